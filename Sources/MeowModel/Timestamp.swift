@@ -1,0 +1,41 @@
+import Foundation
+
+/// RFC 3339 timestamps as meow writes and reads them: UTC, `2026-01-01T00:00:00Z`, fractional seconds
+/// accepted on input.
+public enum Timestamp {
+    public static func format(_ date: Date) -> String {
+        Date.ISO8601FormatStyle().format(date)
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        if let d = try? Date(text, strategy: .iso8601) { return d }
+        if let d = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return d }
+        return nil
+    }
+
+    /// Parses durations such as `30s`, `15m`, `24h`, `7d`, `1h30m`.
+    public static func parseDuration(_ text: String) -> TimeInterval? {
+        var total: Double = 0
+        var number = ""
+        var sawUnit = false
+        for ch in text {
+            if ch.isNumber || ch == "." {
+                number.append(ch)
+            } else {
+                guard let n = Double(number) else { return nil }
+                switch ch {
+                case "s": total += n
+                case "m": total += n * 60
+                case "h": total += n * 3600
+                case "d": total += n * 86400
+                case "w": total += n * 7 * 86400
+                default: return nil
+                }
+                number = ""
+                sawUnit = true
+            }
+        }
+        guard number.isEmpty, sawUnit else { return nil }
+        return total
+    }
+}
