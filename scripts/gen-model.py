@@ -303,6 +303,17 @@ def main():
     lines.append("    }")
     lines.append("}")
     lines.append("")
+    lines.append("extension EntityKind {")
+    lines.append("    /// The JSON field names entities of this kind can have (for validating rule `match` tables).")
+    lines.append("    public var fieldNames: Set<String> {")
+    lines.append("        switch self {")
+    for kind, (name, _, fields) in KINDS.items():
+        names = ", ".join('"%s"' % f for f, _, _ in [("kind", "", "")] + COMMON + fields)
+        lines.append(f"        case .{camel(kind)}: return [{names}]")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("}")
+    lines.append("")
     lines.append("/// An entity of any kind.")
     lines.append("public enum Entity: Sendable, Hashable {")
     for kind, (name, _, _) in KINDS.items():

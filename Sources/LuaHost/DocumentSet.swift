@@ -8,9 +8,9 @@ import MeowModel
 public final class DocumentSet {
     /// Root entities; node ids `0..<roots.count`.
     public let roots: [Value]
-    let ids: [String]
-    let idIndex: [String: Int]
-    let kindIndex: [String: [UInt32]]
+    public let ids: [String]
+    public let idIndex: [String: Int]
+    public let kindIndex: [String: [UInt32]]
     var nodes: [Value]
     var sortedKeys: [UInt32: [String]] = [:]
 

@@ -34,7 +34,7 @@ enum Sandbox {
     local ipairs, pairs, type, error, tostring, select = base.ipairs, base.pairs, base.type, base.error, base.tostring, base.select
     local raw_setmetatable, math_floor, math_type, concat = base.setmetatable, priv.math.floor, priv.math.type, priv.table.concat
     local pcall, table_pack, table_unpack = base.pcall, priv.table.pack, priv.table.unpack
-    local load_text, module_source, now, date = priv.load_text, priv.module, priv.now, priv.date
+    local load_text, module_source, now, date, find, where = priv.load_text, priv.module, priv.now, priv.date, priv.find, priv.where
     local VERSION = base._VERSION
     -- math.random is deterministic: the same evaluation gives the same numbers.
     priv.math.randomseed(20260101)
@@ -164,8 +164,16 @@ enum Sandbox {
         clock = function() return now() end,
         difftime = function(a, b) return a - (b or 0) end,
       }
+      -- Read-only look-ups in the snapshot being evaluated.
+      env.state = {
+        get = function(id) return find(1, id) end,
+        list = function(kind) return find(2, kind) end,
+      }
       env.load = make_load(env)
       env.require = make_require()
+      -- where(level) -> file, line: for a language prelude to record where things are declared. The
+      -- prelude takes it out of the globals before any rule code runs.
+      env.__meow_where = where
       env._VERSION = VERSION
       env._G = env
       return raw_setmetatable(env, STRICT)

@@ -19,7 +19,7 @@ public struct ValueDecodingError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { path.isEmpty ? message : "\(path): \(message)" }
 
-    static func from(_ error: Error) -> ValueDecodingError {
+    public static func from(_ error: Error) -> ValueDecodingError {
         if let e = error as? ValueDecodingError { return e }
         if let e = error as? DecodingError {
             switch e {

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+
+/// `meow`: policy and anomaly rules for Argo CD and Airflow fleets. Commands are thin: parse, call the
+/// libraries, render.
+///
+/// Exit codes (every command): 0 clean, 1 findings (violations, rule errors, failed tests), 2 bad input or
+/// usage.
+@main
+struct Meow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meow",
+        abstract: "Evaluate sandboxed Lua rules against the state of Argo CD and Airflow fleets.",
+        discussion: """
+            Exit codes: 0 clean, 1 findings (violations, rule errors or failed tests), 2 bad input or usage.
+            Every command that prints results takes --output text|json.
+
+            Start with:  meow fleet --apps 300 > fleet.json
+                         meow simulate --rules rules --state fleet.json
+            """,
+        version: "0.1.0",
+        subcommands: [CheckCommand.self, SimulateCommand.self, TestCommand.self, FleetCommand.self,
+                      DetectCommand.self, BenchCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            if let e = error as? ExitCode { Foundation.exit(e.rawValue) }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { Console.error(message) }
+            // Usage problems and bad input share exit code 2 (ArgumentParser's default would be 64).
+            Foundation.exit(2)
+        }
+    }
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print numbers (make bench runs them in a release build).",
+        subcommands: [BenchEvalCommand.self, BenchAnomalyCommand.self]
+    )
+}

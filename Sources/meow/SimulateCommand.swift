@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import MeowModel
+import MeowRules
+
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Dry-run the rules on a state snapshot and print their decisions.",
+        discussion: """
+            Nothing is changed anywhere: rules only read the snapshot.
+
+              meow fleet --apps 300 > fleet.json
+              meow simulate --rules rules --state fleet.json
+              meow simulate --rules rules --state fleet.json --output json | jq '.decisions[] | select(.severity == "critical")'
+
+            JSON: {"decisions":[{"type":"violation"|"rule_error","rule":ID,"subject":ENTITY_ID|null,"severity":...,
+            "message":...,"evidence":{...},"file":...,"line":...}],"stats":{...}}
+            Exit: 0 no decisions, 1 violations or rule errors found, 2 bad input.
+            """
+    )
+
+    @OptionGroup var rulesDir: RulesOption
+    @Option(help: "Snapshot JSON file (docs/state-model.md), e.g. from `meow fleet`.") var state: String
+    @Option(help: "Evaluation time (RFC 3339); default: the snapshot's observed_at.") var at: String?
+    @Option(name: .customLong("rule"), help: "Evaluate only this rule id (repeatable).") var only: [String] = []
+    @Option(help: "Output format: text or json.") var output: OutputFormat = .text
+    @Option(help: "Text output: examples shown per rule.") var examples: Int = 5
+
+    struct Report: Encodable {
+        var decisions: [Decision]
+        var stats: EvaluationStats
+    }
+
+    func run() throws {
+        let snapshot: Snapshot
+        do {
+            snapshot = try Snapshot.load(path: state)
+        } catch let e as SnapshotError {
+            throw InputError(e.description)
+        }
+        var time = snapshot.observedAt ?? Date(timeIntervalSince1970: 0)
+        if let at {
+            guard let t = Timestamp.parse(at) else { throw InputError("--at \(at): expected an RFC 3339 time like 2026-01-01T00:00:00Z") }
+            time = t
+        }
+        let engine = try RuleEngine(directory: try rulesDir.url(), displayPath: rulesDir.rules)
+        let known = Set(engine.rules.map(\.id))
+        if let unknown = only.first(where: { !known.contains($0) }) {
+            throw InputError("--rule \(unknown): no such rule in \(rulesDir.rules) (meow check lists them)")
+        }
+        let result = engine.evaluate(snapshot, at: time, only: only.isEmpty ? nil : Set(only))
+        switch output {
+        case .json:
+            print(try Console.json(Report(decisions: result.decisions, stats: result.stats)))
+        case .text:
+            print(DecisionReport.render(result, snapshot: snapshot, time: time, examples: examples))
+        }
+        if !result.decisions.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// The human-readable report of an evaluation.
+enum DecisionReport {
+    static func render(_ result: Evaluation, snapshot: Snapshot, time: Date, examples: Int) -> String {
+        var out: [String] = []
+        let s = result.stats
+        out.append(Console.bold("meow simulate") + ": \(Console.count(s.entities)) entities, \(s.rules) rules, \(Console.count(s.evaluations)) evaluations in \(Int(s.seconds * 1000)) ms, at \(Timestamp.format(time))")
+        let violations = result.decisions.filter { $0.type == .violation }
+        let errors = result.decisions.filter { $0.type == .ruleError }
+        if !violations.isEmpty {
+            out.append("")
+            out.append(Console.bold("Violations (\(Console.count(violations.count)))"))
+            var order: [String] = []
+            var byRule: [String: [Decision]] = [:]
+            for v in violations {
+                if byRule[v.rule] == nil { order.append(v.rule) }
+                byRule[v.rule, default: []].append(v)
+            }
+            order.sort { (byRule[$0]![0].severity ?? .info, byRule[$1]!.count) > (byRule[$1]![0].severity ?? .info, byRule[$0]!.count) }
+            for rule in order {
+                let list = byRule[rule]!
+                let sev = list[0].severity?.rawValue ?? "-"
+                let painted = (list[0].severity ?? .info) >= .high ? Console.red(sev) : Console.yellow(sev)
+                out.append("  \(painted.padding(toLength: 8 + (Console.color ? 9 : 0), withPad: " ", startingAt: 0))  \(Console.bold(rule))  \(list.count)")
+                for d in list.prefix(examples) {
+                    out.append("      \(d.subject ?? "-"): \(d.message)")
+                }
+                if list.count > examples { out.append(Console.dim("      … and \(list.count - examples) more (--output json lists all)")) }
+            }
+        }
+        if !errors.isEmpty {
+            out.append("")
+            out.append(Console.bold(Console.red("Rule errors (\(errors.count))")))
+            for e in errors.prefix(50) {
+                let at = e.file.map { "\($0):\(e.line ?? 0): " } ?? ""
+                out.append("  \(at)[\(e.rule)] \(e.message)\(e.subject.map { "  (on \($0))" } ?? "")")
+            }
+            if errors.count > 50 { out.append("  … and \(errors.count - 50) more") }
+        }
+        out.append("")
+        if violations.isEmpty && errors.isEmpty {
+            out.append(Console.green("No violations."))
+        } else {
+            var counts: [String] = []
+            for sev in Severity.allCases.reversed() {
+                let n = violations.filter { $0.severity == sev }.count
+                if n > 0 { counts.append("\(Console.count(n)) \(sev.rawValue)") }
+            }
+            out.append("\(Console.count(violations.count)) violations" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))") + ", \(errors.count) rule errors")
+        }
+        return out.joined(separator: "\n")
+    }
+}
