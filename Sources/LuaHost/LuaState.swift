@@ -95,13 +95,23 @@ public final class LuaState {
     /// its first result converted to a `Value` (entity proxies in it become the entity's id). The result is
     /// read raw: no metamethod of a returned value runs.
     public func call(_ function: LuaRef, _ arguments: [LuaArgument], budget: Budget, now: Double) -> (result: Result<Value, LuaError>, usage: BudgetUsage) {
-        var packs: [[UInt8]] = arguments.map { if case .value(let v) = $0 { PackedValue.encode(v) } else { [] } }
         var cb = budget.c
-        meow_budget_begin(L, &cb, now)
         var out: UnsafeMutablePointer<UInt8>? = nil
         var outLen = 0
-        let status: Int32 = withArgs(arguments, &packs) { args in
-            meow_call(L, function.raw, args.baseAddress, Int32(args.count), &out, &outLen)
+        let hasValues = arguments.contains { if case .value = $0 { true } else { false } }
+        meow_budget_begin(L, &cb, now)
+        let status: Int32
+        if hasValues {
+            var packs: [[UInt8]] = arguments.map { if case .value(let v) = $0 { PackedValue.encode(v) } else { [] } }
+            status = withArgs(arguments, &packs) { args in
+                meow_call(L, function.raw, args.baseAddress, Int32(args.count), &out, &outLen)
+            }
+        } else {
+            // The hot path (a rule on an entity): no packing, no heap allocation for the arguments.
+            status = withUnsafeTemporaryAllocation(of: meow_arg.self, capacity: max(1, arguments.count)) { buf in
+                for (i, a) in arguments.enumerated() { buf[i] = Self.cArgument(a) }
+                return meow_call(L, function.raw, buf.baseAddress, Int32(arguments.count), &out, &outLen)
+            }
         }
         let u = meow_budget_end(L)
         let usage = BudgetUsage(
@@ -140,6 +150,18 @@ public final class LuaState {
         case .time: "time budget exceeded (\(budget.wallTimeSeconds) s)"
         case .pattern: "pattern matching budget exceeded (\(budget.patternSteps) steps)"
         }
+    }
+
+    private static func cArgument(_ argument: LuaArgument) -> meow_arg {
+        var a = meow_arg()
+        switch argument {
+        case .nil, .value: a.kind = Int32(MEOW_ARG_NIL)
+        case .ref(let r): a.kind = Int32(MEOW_ARG_REF); a.ref = r.raw
+        case .entity(let n): a.kind = Int32(MEOW_ARG_ENTITY); a.node = UInt32(n)
+        case .integer(let v): a.kind = Int32(MEOW_ARG_INT); a.i = v
+        case .number(let v): a.kind = Int32(MEOW_ARG_NUM); a.n = v
+        }
+        return a
     }
 
     private func withArgs<R>(_ arguments: [LuaArgument], _ packs: inout [[UInt8]], _ body: (UnsafeBufferPointer<meow_arg>) -> R) -> R {

@@ -18,6 +18,9 @@ typedef struct {
     int is_array;
 } proxy;
 
+// Stands for nil in a proxy's cache (a table can't hold nil).
+static char nil_sentinel;
+
 static proxy *to_proxy(lua_State *L, int idx) {
     proxy *p = (proxy *)luaL_testudata(L, idx, META_OBJECT);
     if (p == NULL) p = (proxy *)luaL_testudata(L, idx, META_ARRAY);
@@ -55,10 +58,16 @@ void meow_push_value(lua_State *L, const meow_value *v) {
 static int proxy_index(lua_State *L) {
     proxy *p = check_live(L, 1);
     meow_extra *x = meow_extra_of(L);
-    // Nested proxies are cached in the user value so `a.labels == a.labels` and no userdata is rebuilt.
+    // Every field read is cached in the proxy's user value: the host is asked once per field per cycle,
+    // nested proxies keep their identity (`a.labels == a.labels`), and since root proxies are shared by
+    // all rules of a cycle, later rules read from Lua tables only. The cache is unreachable from Lua.
     if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
         lua_pushvalue(L, 2);
-        if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+        int t = lua_rawget(L, -2);
+        if (t != LUA_TNIL) {
+            if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &nil_sentinel) lua_pushnil(L);
+            return 1;
+        }
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -92,18 +101,17 @@ static int proxy_index(lua_State *L) {
         return lua_error(L);
     }
     meow_push_value(L, &v);
-    if (v.type == MEOW_V_OBJECT || v.type == MEOW_V_ARRAY) {
-        if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
-            lua_pop(L, 1);
-            lua_newtable(L);
-            lua_pushvalue(L, -1);
-            lua_setiuservalue(L, 1, 1);
-        }
-        lua_pushvalue(L, 2);
-        lua_pushvalue(L, -3);
-        lua_rawset(L, -3);
+    if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
         lua_pop(L, 1);
+        lua_createtable(L, 0, 4);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, 1, 1);
     }
+    lua_pushvalue(L, 2);
+    if (v.type == MEOW_V_NIL) lua_pushlightuserdata(L, &nil_sentinel);
+    else lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     return 1;
 }
 
@@ -188,4 +196,24 @@ void meow_push_proxy(lua_State *L, uint32_t node, int is_array) {
     p->is_array = is_array;
     make_metatable(L, is_array ? META_ARRAY : META_OBJECT);
     lua_setmetatable(L, -2);
+}
+
+void meow_push_root(lua_State *L, uint32_t node) {
+    meow_extra *x = meow_extra_of(L);
+    // One proxy per root entity per generation, shared by every rule (proxies are read-only).
+    if (x->roots_ref == 0 || x->roots_generation != x->generation) {
+        if (x->roots_ref != 0) luaL_unref(L, LUA_REGISTRYINDEX, x->roots_ref);
+        x->roots_ref = 0;
+        lua_createtable(L, 0, 0);
+        x->roots_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        x->roots_generation = x->generation;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, x->roots_ref);
+    if (lua_rawgeti(L, -1, (lua_Integer)node + 1) == LUA_TNIL) {
+        lua_pop(L, 1);
+        meow_push_proxy(L, node, 0);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, (lua_Integer)node + 1);
+    }
+    lua_remove(L, -2);
 }

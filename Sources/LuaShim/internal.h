@@ -35,6 +35,8 @@ typedef struct meow_extra {
     meow_doc_callbacks doc;
     meow_host_callbacks host;
     uint32_t generation;
+    int roots_ref;
+    uint32_t roots_generation;
     // misc
     int env_factory_ref;
     char *scratch;
@@ -59,6 +61,8 @@ int meow_str_rep(lua_State *L);
 
 // Entity proxies (docproxy.c).
 void meow_push_proxy(lua_State *L, uint32_t node, int is_array);
+/// The shared proxy of root entity `node` in the current generation.
+void meow_push_root(lua_State *L, uint32_t node);
 int meow_proxy_node(lua_State *L, int idx, uint32_t *node);
 void meow_push_value(lua_State *L, const meow_value *v);
 

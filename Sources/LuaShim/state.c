@@ -452,13 +452,13 @@ static int priv_find(lua_State *L) {
         total = x->host.find(x->host.ctx, mode, arg, len, ids, total);
     }
     if (mode == 1) {
-        if (total > 0) meow_push_proxy(L, ids[0], 0);
+        if (total > 0) meow_push_root(L, ids[0]);
         else lua_pushnil(L);
         return 1;
     }
     lua_createtable(L, total > 0 ? (int)total : 0, 0);
     for (int64_t i = 0; i < total; i++) {
-        meow_push_proxy(L, ids[i], 0);
+        meow_push_root(L, ids[i]);
         lua_rawseti(L, -2, i + 1);
     }
     return 1;
@@ -634,7 +634,7 @@ static int call_k(lua_State *L) {
         const meow_arg *arg = &a->args[i];
         switch (arg->kind) {
         case MEOW_ARG_REF: lua_rawgeti(L, LUA_REGISTRYINDEX, arg->ref); break;
-        case MEOW_ARG_ENTITY: meow_push_proxy(L, arg->node, 0); break;
+        case MEOW_ARG_ENTITY: meow_push_root(L, arg->node); break;
         case MEOW_ARG_INT: lua_pushinteger(L, arg->i); break;
         case MEOW_ARG_NUM: lua_pushnumber(L, arg->n); break;
         case MEOW_ARG_PACK:

@@ -2,7 +2,7 @@
 import Foundation
 
 /// An Argo CD application.
-public struct Application: Codable, Sendable, Hashable, EntityRecord {
+public struct Application: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .application
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -87,6 +87,41 @@ public struct Application: Codable, Sendable, Hashable, EntityRecord {
         self.criticality = criticality
         self.owner = owner
         self.tier = tier
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(28)
+        o["kind"] = .string("application")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = instance { o["instance"] = .string(v) }
+        if let v = project { o["project"] = .string(v) }
+        if let v = environment { o["environment"] = .string(v) }
+        if let v = cluster { o["cluster"] = .string(v) }
+        if let v = namespace { o["namespace"] = .string(v) }
+        if let v = repo { o["repo"] = .string(v) }
+        if let v = path { o["path"] = .string(v) }
+        if let v = targetRevision { o["target_revision"] = .string(v) }
+        if let v = syncedRevision { o["synced_revision"] = .string(v) }
+        if let v = syncStatus { o["sync_status"] = .string(v) }
+        if let v = health { o["health"] = .string(v) }
+        if let v = healthMessage { o["health_message"] = .string(v) }
+        if let v = operation { o["operation"] = v.document }
+        if let v = syncPolicy { o["sync_policy"] = v.document }
+        if let v = history { o["history"] = .array(v.map { $0.document }) }
+        if let v = resources { o["resources"] = v.document }
+        if let v = images { o["images"] = .array(v.map { .string($0) }) }
+        if let v = criticality { o["criticality"] = .string(v) }
+        if let v = owner { o["owner"] = .string(v) }
+        if let v = tier { o["tier"] = .string(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Allocatable vs requested resources of a cluster.
-public struct Capacity: Codable, Sendable, Hashable {
+public struct Capacity: Codable, Sendable, Hashable, DocumentConvertible {
     /// Cores.
     public var cpuAllocatable: Double?
     /// Cores.
@@ -23,6 +23,19 @@ public struct Capacity: Codable, Sendable, Hashable {
         self.memoryRequested = memoryRequested
         self.podsAllocatable = podsAllocatable
         self.pods = pods
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(7)
+        if let v = cpuAllocatable { o["cpu_allocatable"] = .double(v) }
+        if let v = cpuRequested { o["cpu_requested"] = .double(v) }
+        if let v = memoryAllocatable { o["memory_allocatable"] = .double(v) }
+        if let v = memoryRequested { o["memory_requested"] = .double(v) }
+        if let v = podsAllocatable { o["pods_allocatable"] = .int(Int64(v)) }
+        if let v = pods { o["pods"] = .int(Int64(v)) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

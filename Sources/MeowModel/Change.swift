@@ -2,7 +2,7 @@
 import Foundation
 
 /// The Git change behind a revision.
-public struct Change: Codable, Sendable, Hashable, EntityRecord {
+public struct Change: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .change
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -57,6 +57,31 @@ public struct Change: Codable, Sendable, Hashable, EntityRecord {
         self.linesAdded = linesAdded
         self.linesDeleted = linesDeleted
         self.resourceKinds = resourceKinds
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(18)
+        o["kind"] = .string("change")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = revision { o["revision"] = .string(v) }
+        if let v = repo { o["repo"] = .string(v) }
+        if let v = application { o["application"] = .string(v) }
+        if let v = author { o["author"] = .string(v) }
+        if let v = time { o["time"] = Value.seconds(v) }
+        if let v = message { o["message"] = .string(v) }
+        if let v = filesChanged { o["files_changed"] = .int(Int64(v)) }
+        if let v = linesAdded { o["lines_added"] = .int(Int64(v)) }
+        if let v = linesDeleted { o["lines_deleted"] = .int(Int64(v)) }
+        if let v = resourceKinds { o["resource_kinds"] = .array(v.map { .string($0) }) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// A Kubernetes cluster.
-public struct Cluster: Codable, Sendable, Hashable, EntityRecord {
+public struct Cluster: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .cluster
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -45,6 +45,27 @@ public struct Cluster: Codable, Sendable, Hashable, EntityRecord {
         self.capacity = capacity
         self.nodes = nodes
         self.conditions = conditions
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(14)
+        o["kind"] = .string("cluster")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = environment { o["environment"] = .string(v) }
+        if let v = apiServer { o["api_server"] = .string(v) }
+        if let v = version { o["version"] = .string(v) }
+        if let v = capacity { o["capacity"] = v.document }
+        if let v = nodes { o["nodes"] = v.document }
+        if let v = conditions { o["conditions"] = .array(v.map { $0.document }) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

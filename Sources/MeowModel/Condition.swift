@@ -2,7 +2,7 @@
 import Foundation
 
 /// A status condition.
-public struct Condition: Codable, Sendable, Hashable {
+public struct Condition: Codable, Sendable, Hashable, DocumentConvertible {
     /// Condition type.
     public var type: String?
     /// True, False or Unknown.
@@ -17,6 +17,17 @@ public struct Condition: Codable, Sendable, Hashable {
         self.status = status
         self.reason = reason
         self.message = message
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(5)
+        if let v = type { o["type"] = .string(v) }
+        if let v = status { o["status"] = .string(v) }
+        if let v = reason { o["reason"] = .string(v) }
+        if let v = message { o["message"] = .string(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

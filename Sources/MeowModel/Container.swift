@@ -2,7 +2,7 @@
 import Foundation
 
 /// A container of a workload's pod template.
-public struct Container: Codable, Sendable, Hashable {
+public struct Container: Codable, Sendable, Hashable, DocumentConvertible {
     /// Container name.
     public var name: String?
     /// Image reference.
@@ -23,6 +23,19 @@ public struct Container: Codable, Sendable, Hashable {
         self.limits = limits
         self.privileged = privileged
         self.runAsNonRoot = runAsNonRoot
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(7)
+        if let v = name { o["name"] = .string(v) }
+        if let v = image { o["image"] = .string(v) }
+        if let v = requests { o["requests"] = v.document }
+        if let v = limits { o["limits"] = v.document }
+        if let v = privileged { o["privileged"] = .bool(v) }
+        if let v = runAsNonRoot { o["run_as_non_root"] = .bool(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// An Airflow DAG.
-public struct DAG: Codable, Sendable, Hashable, EntityRecord {
+public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .dag
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -54,6 +54,30 @@ public struct DAG: Codable, Sendable, Hashable, EntityRecord {
         self.tags = tags
         self.nextRun = nextRun
         self.importErrors = importErrors
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(17)
+        o["kind"] = .string("dag")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = instance { o["instance"] = .string(v) }
+        if let v = environment { o["environment"] = .string(v) }
+        if let v = dagId { o["dag_id"] = .string(v) }
+        if let v = paused { o["paused"] = .bool(v) }
+        if let v = schedule { o["schedule"] = .string(v) }
+        if let v = owners { o["owners"] = .array(v.map { .string($0) }) }
+        if let v = tags { o["tags"] = .array(v.map { .string($0) }) }
+        if let v = nextRun { o["next_run"] = Value.seconds(v) }
+        if let v = importErrors { o["import_errors"] = .array(v.map { .string($0) }) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// A run of an Airflow DAG.
-public struct DAGRun: Codable, Sendable, Hashable, EntityRecord {
+public struct DAGRun: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .dagRun
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -54,6 +54,30 @@ public struct DAGRun: Codable, Sendable, Hashable, EntityRecord {
         self.start = start
         self.end = end
         self.durationSeconds = durationSeconds
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(17)
+        o["kind"] = .string("dag_run")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = dag { o["dag"] = .string(v) }
+        if let v = dagId { o["dag_id"] = .string(v) }
+        if let v = runId { o["run_id"] = .string(v) }
+        if let v = runType { o["run_type"] = .string(v) }
+        if let v = logicalDate { o["logical_date"] = Value.seconds(v) }
+        if let v = state { o["state"] = .string(v) }
+        if let v = start { o["start"] = Value.seconds(v) }
+        if let v = end { o["end"] = Value.seconds(v) }
+        if let v = durationSeconds { o["duration_seconds"] = .double(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

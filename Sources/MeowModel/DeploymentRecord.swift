@@ -2,7 +2,7 @@
 import Foundation
 
 /// One entry of an application's deployment history.
-public struct DeploymentRecord: Codable, Sendable, Hashable {
+public struct DeploymentRecord: Codable, Sendable, Hashable, DocumentConvertible {
     /// Argo CD history id.
     public var id: Int?
     /// Git revision deployed.
@@ -17,6 +17,17 @@ public struct DeploymentRecord: Codable, Sendable, Hashable {
         self.revision = revision
         self.deployedAt = deployedAt
         self.outcome = outcome
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(5)
+        if let v = id { o["id"] = .int(Int64(v)) }
+        if let v = revision { o["revision"] = .string(v) }
+        if let v = deployedAt { o["deployed_at"] = Value.seconds(v) }
+        if let v = outcome { o["outcome"] = .string(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

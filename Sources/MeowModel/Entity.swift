@@ -1,7 +1,20 @@
 import Foundation
 
 /// What every entity record has, whatever its kind (DESIGN.md §4).
-public protocol EntityRecord: Codable, Sendable {
+/// Converts itself to the `Value` rules see (generated for every model type by scripts/gen-model.py).
+public protocol DocumentConvertible {
+    var document: Value { get }
+}
+
+extension Value {
+    /// A time as rules see it: Unix seconds, an integer when whole.
+    public static func seconds(_ date: Date) -> Value {
+        let s = date.timeIntervalSince1970
+        return s.rounded() == s && abs(s) < 9e15 ? .int(Int64(s)) : .double(s)
+    }
+}
+
+public protocol EntityRecord: Codable, Sendable, DocumentConvertible {
     static var kind: EntityKind { get }
     /// Stable id: `kind/provider-instance/path`, e.g. `application/argocd-prod/payments-api`.
     var id: String { get }
@@ -41,7 +54,7 @@ extension Entity {
     /// The entity as rules see it: its JSON fields, times as Unix seconds, `kind` set, and `labels` and
     /// `annotations` always present (empty when unset) so `app.labels.team` never fails on nil.
     public func document() -> Value {
-        guard case .object(var fields) = (try? ValueEncoder().encode(self)) ?? .null else { return .null }
+        guard case .object(var fields) = record.document else { return .null }
         if fields["labels"] == nil { fields["labels"] = .object([:]) }
         if fields["annotations"] == nil { fields["annotations"] = .object([:]) }
         if fields["stale"] == nil { fields["stale"] = .bool(false) }

@@ -2,7 +2,7 @@
 import Foundation
 
 /// An environment such as dev, staging or prod.
-public struct EnvironmentEntity: Codable, Sendable, Hashable, EntityRecord {
+public struct EnvironmentEntity: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .environment
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -36,6 +36,24 @@ public struct EnvironmentEntity: Codable, Sendable, Hashable, EntityRecord {
         self.clusters = clusters
         self.promotionOrder = promotionOrder
         self.promotesTo = promotesTo
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(11)
+        o["kind"] = .string("environment")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = clusters { o["clusters"] = .array(v.map { .string($0) }) }
+        if let v = promotionOrder { o["promotion_order"] = .int(Int64(v)) }
+        if let v = promotesTo { o["promotes_to"] = .string(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Something that happened: deploy, sync, config change, scale, alert.
-public struct Event: Codable, Sendable, Hashable, EntityRecord {
+public struct Event: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .event
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -45,6 +45,27 @@ public struct Event: Codable, Sendable, Hashable, EntityRecord {
         self.subject = subject
         self.message = message
         self.details = details
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(14)
+        o["kind"] = .string("event")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = time { o["time"] = Value.seconds(v) }
+        if let v = source { o["source"] = .string(v) }
+        if let v = type { o["type"] = .string(v) }
+        if let v = subject { o["subject"] = .string(v) }
+        if let v = message { o["message"] = .string(v) }
+        if let v = details { o["details"] = v }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// An incident in an incident tool.
-public struct Incident: Codable, Sendable, Hashable, EntityRecord {
+public struct Incident: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .incident
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -51,6 +51,29 @@ public struct Incident: Codable, Sendable, Hashable, EntityRecord {
         self.createdAt = createdAt
         self.resolvedAt = resolvedAt
         self.links = links
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(16)
+        o["kind"] = .string("incident")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = source { o["source"] = .string(v) }
+        if let v = status { o["status"] = .string(v) }
+        if let v = severity { o["severity"] = .string(v) }
+        if let v = service { o["service"] = .string(v) }
+        if let v = title { o["title"] = .string(v) }
+        if let v = createdAt { o["created_at"] = Value.seconds(v) }
+        if let v = resolvedAt { o["resolved_at"] = Value.seconds(v) }
+        if let v = links { o["links"] = .array(v.map { .string($0) }) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

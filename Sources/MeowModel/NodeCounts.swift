@@ -2,7 +2,7 @@
 import Foundation
 
 /// Node counts of a cluster.
-public struct NodeCounts: Codable, Sendable, Hashable {
+public struct NodeCounts: Codable, Sendable, Hashable, DocumentConvertible {
     /// Nodes.
     public var total: Int?
     /// Nodes Ready.
@@ -11,6 +11,15 @@ public struct NodeCounts: Codable, Sendable, Hashable {
     public init(total: Int? = nil, ready: Int? = nil) {
         self.total = total
         self.ready = ready
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(3)
+        if let v = total { o["total"] = .int(Int64(v)) }
+        if let v = ready { o["ready"] = .int(Int64(v)) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

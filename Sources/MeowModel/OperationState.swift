@@ -2,7 +2,7 @@
 import Foundation
 
 /// The last or running sync operation.
-public struct OperationState: Codable, Sendable, Hashable {
+public struct OperationState: Codable, Sendable, Hashable, DocumentConvertible {
     /// Running, Succeeded, Failed, Error, Terminating.
     public var phase: String?
     /// Operation message.
@@ -20,6 +20,18 @@ public struct OperationState: Codable, Sendable, Hashable {
         self.revision = revision
         self.startedAt = startedAt
         self.finishedAt = finishedAt
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(6)
+        if let v = phase { o["phase"] = .string(v) }
+        if let v = message { o["message"] = .string(v) }
+        if let v = revision { o["revision"] = .string(v) }
+        if let v = startedAt { o["started_at"] = Value.seconds(v) }
+        if let v = finishedAt { o["finished_at"] = Value.seconds(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Replica counts of a workload.
-public struct Replicas: Codable, Sendable, Hashable {
+public struct Replicas: Codable, Sendable, Hashable, DocumentConvertible {
     /// Spec.replicas.
     public var desired: Int?
     /// Ready replicas.
@@ -14,6 +14,16 @@ public struct Replicas: Codable, Sendable, Hashable {
         self.desired = desired
         self.ready = ready
         self.available = available
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(4)
+        if let v = desired { o["desired"] = .int(Int64(v)) }
+        if let v = ready { o["ready"] = .int(Int64(v)) }
+        if let v = available { o["available"] = .int(Int64(v)) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

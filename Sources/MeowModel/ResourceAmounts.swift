@@ -2,7 +2,7 @@
 import Foundation
 
 /// Cpu in cores, memory in bytes.
-public struct ResourceAmounts: Codable, Sendable, Hashable {
+public struct ResourceAmounts: Codable, Sendable, Hashable, DocumentConvertible {
     /// Cores.
     public var cpu: Double?
     /// Bytes.
@@ -11,6 +11,15 @@ public struct ResourceAmounts: Codable, Sendable, Hashable {
     public init(cpu: Double? = nil, memory: Double? = nil) {
         self.cpu = cpu
         self.memory = memory
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(3)
+        if let v = cpu { o["cpu"] = .double(v) }
+        if let v = memory { o["memory"] = .double(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

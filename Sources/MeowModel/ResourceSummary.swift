@@ -2,7 +2,7 @@
 import Foundation
 
 /// Counts of an application's managed resources.
-public struct ResourceSummary: Codable, Sendable, Hashable {
+public struct ResourceSummary: Codable, Sendable, Hashable, DocumentConvertible {
     /// Managed resources.
     public var total: Int?
     /// Resources out of sync.
@@ -17,6 +17,17 @@ public struct ResourceSummary: Codable, Sendable, Hashable {
         self.outOfSync = outOfSync
         self.degraded = degraded
         self.kinds = kinds
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(5)
+        if let v = total { o["total"] = .int(Int64(v)) }
+        if let v = outOfSync { o["out_of_sync"] = .int(Int64(v)) }
+        if let v = degraded { o["degraded"] = .int(Int64(v)) }
+        if let v = kinds { o["kinds"] = .object(v.mapValues { .int(Int64($0)) }) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// One point of a series.
-public struct Sample: Codable, Sendable, Hashable {
+public struct Sample: Codable, Sendable, Hashable, DocumentConvertible {
     /// Time.
     public var t: Date?
     /// Value.
@@ -11,6 +11,15 @@ public struct Sample: Codable, Sendable, Hashable {
     public init(t: Date? = nil, v: Double? = nil) {
         self.t = t
         self.v = v
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(3)
+        if let v = t { o["t"] = Value.seconds(v) }
+        if let v = v { o["v"] = .double(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

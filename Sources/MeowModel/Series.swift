@@ -2,7 +2,7 @@
 import Foundation
 
 /// A metric series attached to an entity.
-public struct Series: Codable, Sendable, Hashable, EntityRecord {
+public struct Series: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .series
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -39,6 +39,25 @@ public struct Series: Codable, Sendable, Hashable, EntityRecord {
         self.subject = subject
         self.unit = unit
         self.samples = samples
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(12)
+        o["kind"] = .string("series")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = metric { o["metric"] = .string(v) }
+        if let v = subject { o["subject"] = .string(v) }
+        if let v = unit { o["unit"] = .string(v) }
+        if let v = samples { o["samples"] = .array(v.map { $0.document }) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Argo CD automated sync settings.
-public struct SyncPolicy: Codable, Sendable, Hashable {
+public struct SyncPolicy: Codable, Sendable, Hashable, DocumentConvertible {
     /// Automated sync is on.
     public var automated: Bool?
     /// Automated sync prunes resources.
@@ -14,6 +14,16 @@ public struct SyncPolicy: Codable, Sendable, Hashable {
         self.automated = automated
         self.prune = prune
         self.selfHeal = selfHeal
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(4)
+        if let v = automated { o["automated"] = .bool(v) }
+        if let v = prune { o["prune"] = .bool(v) }
+        if let v = selfHeal { o["self_heal"] = .bool(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// A task instance of a DAG run.
-public struct TaskInstance: Codable, Sendable, Hashable, EntityRecord {
+public struct TaskInstance: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .taskInstance
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -54,6 +54,30 @@ public struct TaskInstance: Codable, Sendable, Hashable, EntityRecord {
         self.durationSeconds = durationSeconds
         self.pool = pool
         self.queuedWaitSeconds = queuedWaitSeconds
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(17)
+        o["kind"] = .string("task_instance")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = dagRun { o["dag_run"] = .string(v) }
+        if let v = dagId { o["dag_id"] = .string(v) }
+        if let v = runId { o["run_id"] = .string(v) }
+        if let v = taskId { o["task_id"] = .string(v) }
+        if let v = state { o["state"] = .string(v) }
+        if let v = tryNumber { o["try_number"] = .int(Int64(v)) }
+        if let v = durationSeconds { o["duration_seconds"] = .double(v) }
+        if let v = pool { o["pool"] = .string(v) }
+        if let v = queuedWaitSeconds { o["queued_wait_seconds"] = .double(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// A Kubernetes workload (Deployment, StatefulSet, DaemonSet, ...).
-public struct Workload: Codable, Sendable, Hashable, EntityRecord {
+public struct Workload: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
     public static let kind: EntityKind = .workload
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -60,6 +60,32 @@ public struct Workload: Codable, Sendable, Hashable, EntityRecord {
         self.containers = containers
         self.usage = usage
         self.owner = owner
+    }
+
+    /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
+    public var document: Value {
+        var o: [String: Value] = [:]
+        o.reserveCapacity(19)
+        o["kind"] = .string("workload")
+        o["id"] = .string(id)
+        if let v = name { o["name"] = .string(v) }
+        if let v = labels { o["labels"] = .object(v.mapValues { .string($0) }) }
+        if let v = annotations { o["annotations"] = .object(v.mapValues { .string($0) }) }
+        if let v = observedAt { o["observed_at"] = Value.seconds(v) }
+        if let v = provider { o["provider"] = .string(v) }
+        if let v = stale { o["stale"] = .bool(v) }
+        if let v = cluster { o["cluster"] = .string(v) }
+        if let v = environment { o["environment"] = .string(v) }
+        if let v = namespace { o["namespace"] = .string(v) }
+        if let v = workloadKind { o["workload_kind"] = .string(v) }
+        if let v = application { o["application"] = .string(v) }
+        if let v = replicas { o["replicas"] = v.document }
+        if let v = restarts { o["restarts"] = .int(Int64(v)) }
+        if let v = conditions { o["conditions"] = .array(v.map { $0.document }) }
+        if let v = containers { o["containers"] = .array(v.map { $0.document }) }
+        if let v = usage { o["usage"] = v.document }
+        if let v = owner { o["owner"] = .string(v) }
+        return .object(o)
     }
 
     enum CodingKeys: String, CodingKey {
