@@ -5,7 +5,7 @@ BIN_DEBUG := .build/debug/meow
 BIN_RELEASE := .build/release/meow
 DEMO_DIR := .build/demo
 
-.PHONY: all build release demo test bench deps lua check-rules clean help
+.PHONY: all build release demo test bench deps pydeps lua clean help
 
 all: build
 
@@ -22,6 +22,10 @@ lua:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblua5.4-dev pkg-config >/dev/null; \
 	fi
 	@pkg-config --exists lua5.4 || { echo "error: lua5.4 still not found by pkg-config"; exit 1; }
+
+# Python's jsonschema checks generated snapshots against docs/schema/snapshot.schema.json in the tests.
+pydeps:
+	@python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
 
 deps: lua
 
@@ -42,7 +46,7 @@ demo: build
 	@echo
 	@echo "Next: $(BIN_DEBUG) simulate --rules rules --state $(DEMO_DIR)/fleet.json --output json | less"
 
-test: deps
+test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(BIN_DEBUG) check --rules rules

@@ -26,8 +26,13 @@ public struct LuaError: Error, CustomStringConvertible, Sendable, Hashable {
 
     /// The message without a leading `file:line: ` that Lua adds, for display next to a separate position.
     public var bareMessage: String {
-        guard let file, let line else { return message }
-        let prefix = "\(file):\(line): "
-        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+        guard let line else { return message }
+        // Lua writes the chunk name first, shortened with "..." when long: drop up to ":LINE: ".
+        let marker = ":\(line): "
+        if let file, message.hasPrefix("\(file)\(marker)") { return String(message.dropFirst(file.count + marker.count)) }
+        if let r = message.range(of: marker), !message[..<r.lowerBound].contains(" ") || message.hasPrefix("...") {
+            return String(message[r.upperBound...])
+        }
+        return message
     }
 }

@@ -77,7 +77,17 @@ public final class LuaState {
                 meow_load(L, p.baseAddress, p.count, chunkName, env?.raw ?? 0, &ref)
             }
         }
-        if status != MEOW_OK { throw lastError(status, kind: .syntax) }
+        if status != MEOW_OK {
+            var e = lastError(status, kind: .syntax)
+            // Lua shortens long chunk names in messages; the chunk name we gave is the real file.
+            if chunkName.hasPrefix("@") {
+                e.file = String(chunkName.dropFirst())
+                if let m = e.message.range(of: #":(\d+): "#, options: .regularExpression) {
+                    e.line = Int(e.message[m].dropFirst().dropLast(2))
+                }
+            }
+            throw e
+        }
         return LuaRef(ref)
     }
 

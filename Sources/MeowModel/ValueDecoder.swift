@@ -38,7 +38,7 @@ public struct ValueDecodingError: Error, CustomStringConvertible, Sendable {
 func dotted(_ path: [CodingKey]) -> String {
     var out = ""
     for key in path {
-        if let i = key.intValue, key.stringValue == String(i) {
+        if let i = key.intValue {
             out += "[\(i)]"
         } else {
             out += out.isEmpty ? key.stringValue : "." + key.stringValue

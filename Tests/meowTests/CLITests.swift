@@ -1,0 +1,139 @@
+import Foundation
+import MeowTesting
+import Testing
+
+/// Runs the built `meow` binary (built with the tests by `swift build --build-tests`).
+struct CLI {
+    static let binary: URL = {
+        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("meow")
+        if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
+        return PackageRoot.url().appendingPathComponent(".build/debug/meow")
+    }()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        func json() throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+        }
+    }
+
+    static func run(_ args: [String], in dir: URL = PackageRoot.url()) throws -> Output {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // read before waiting: a full pipe would block the child
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite(.serialized) struct CLITests {
+    let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("meow-cli-\(UUID().uuidString)")
+
+    init() throws { try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true) }
+
+    @Test func checkListsTheStandardRules() throws {
+        let r = try CLI.run(["check", "--rules", "rules", "--output", "json"])
+        #expect(r.status == 0)
+        let rules = try #require(try r.json()["rules"] as? [[String: Any]])
+        #expect(rules.count >= 8)
+        #expect(rules.contains { $0["id"] as? String == "prod-auto-sync" && $0["file"] as? String == "rules/prod-auto-sync.lua" })
+    }
+
+    @Test func checkReportsBrokenFilesAsFileLineAndExits2() throws {
+        let dir = try TempRules(["ok.lua": "policy { id = 'ok', severity = 'low', match = { kind = 'dag' }, check = function() end }",
+                                 "bad.lua": "\n\npolicy { id = 'bad' severity = 'low' }"])
+        let r = try CLI.run(["check", "--rules", dir.url.path])
+        #expect(r.status == 2)
+        #expect(r.stdout.contains("\(dir.url.path)/bad.lua:3:"))
+        #expect(r.stdout.contains("ok"))
+    }
+
+    @Test func simulateWritesTheDecisionContractAndExits1OnViolations() throws {
+        let fleet = tmp.appendingPathComponent("fleet.json").path
+        #expect(try CLI.run(["fleet", "--apps", "60", "--seed", "3", "--file", fleet]).status == 0)
+        let r = try CLI.run(["simulate", "--rules", "rules", "--state", fleet, "--output", "json"])
+        #expect(r.status == 1)
+        let json = try r.json()
+        let decisions = try #require(json["decisions"] as? [[String: Any]])
+        #expect(!decisions.isEmpty)
+        for d in decisions {
+            #expect(Set(d.keys) == ["type", "rule", "subject", "severity", "message", "evidence", "file", "line"])
+            #expect(["violation", "rule_error"].contains(d["type"] as? String ?? ""))
+        }
+        #expect(decisions.allSatisfy { $0["type"] as? String == "violation" })
+        let stats = try #require(json["stats"] as? [String: Any])
+        #expect(stats["entities"] as? Int == 60 * 6 + 12 + 9)
+        // text mode summarises the same decisions
+        let text = try CLI.run(["simulate", "--rules", "rules", "--state", fleet])
+        #expect(text.status == 1)
+        #expect(text.stdout.contains("\(decisions.count) violations"))
+    }
+
+    @Test func simulateOnACleanSnapshotExits0() throws {
+        let file = tmp.appendingPathComponent("empty.json")
+        try #"{"schema_version": 1, "entities": []}"#.write(to: file, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["simulate", "--rules", "rules", "--state", file.path])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("No violations."))
+    }
+
+    @Test func badInputExits2WithAClearMessage() throws {
+        let missing = try CLI.run(["simulate", "--rules", "rules", "--state", "/nonexistent/snap.json"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent/snap.json"))
+        let file = tmp.appendingPathComponent("bad.json")
+        try #"{"schema_version": 1, "entities": [{"kind": "application", "id": "a", "sync_policy": {"automated": 1}}]}"#
+            .write(to: file, atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["simulate", "--rules", "rules", "--state", file.path])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("entities[0].sync_policy.automated"))
+        #expect(try CLI.run(["simulate", "--rules", "/nonexistent", "--state", file.path]).status == 2)
+        #expect(try CLI.run(["simulate", "--bogus"]).status == 2)
+        #expect(try CLI.run(["fleet", "--apps", "-3"]).status == 2)
+        let unknownRule = try CLI.run(["simulate", "--rules", "rules", "--state", file.path, "--rule", "nope"])
+        #expect(unknownRule.status == 2)
+    }
+
+    @Test func testRunsRuleTestsAndExits1OnFailure() throws {
+        let ok = try CLI.run(["test", "--rules", "rules"])
+        #expect(ok.status == 0)
+        #expect(ok.stdout.contains(" passed, 0 failed"))
+        let dir = try TempRules([
+            "r.lua": "policy { id = 'r', severity = 'low', match = { kind = 'dag' }, check = function(d) return deny('x') end }",
+            "r_test.lua": "test \"expects nothing\" { entities = { dag { name = 'etl' } }, expect = {} }",
+        ])
+        let fail = try CLI.run(["test", "--rules", dir.url.path, "--output", "json"])
+        #expect(fail.status == 1)
+        let summary = try #require(try fail.json()["summary"] as? [String: Int])
+        #expect(summary["failed"] == 1)
+    }
+
+    @Test func fleetIsByteIdenticalForASeed() throws {
+        let a = try CLI.run(["fleet", "--apps", "40", "--seed", "9"])
+        let b = try CLI.run(["fleet", "--apps", "40", "--seed", "9"])
+        #expect(a.status == 0)
+        #expect(a.stdout == b.stdout)
+        #expect(a.stdout.count > 10_000)
+    }
+
+    @Test func helpShowsAnExampleRuleAndTest() throws {
+        let check = try CLI.run(["check", "--help"])
+        #expect(check.stdout.contains("policy {"))
+        let test = try CLI.run(["test", "--help"])
+        #expect(test.stdout.contains("test \"manual sync in prod is a violation\""))
+        #expect(test.status == 0)
+    }
+}
