@@ -39,3 +39,11 @@ public enum Timestamp {
         return total
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as a `Double` (for timings and stats).
+    public var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

@@ -225,12 +225,6 @@ public struct RuleStats: Codable, Sendable {
     init(rule: String) { self.rule = rule }
 }
 
-extension Duration {
-    var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
-    }
-}
 
 extension String {
     func trimmingSuffix(_ s: String) -> String {
