@@ -283,6 +283,18 @@ def struct(name, doc, fields, kind=None):
     lines.append("        return .object(o)")
     lines.append("    }")
     lines.append("")
+    lines.append("    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).")
+    lines.append("    public init(from decoder: Decoder) throws {")
+    known = (["kind"] if kind else []) + [f for f, _, _ in fields]
+    lines.append("        try decoder.rejectUnknownFields([" + ", ".join('"%s"' % k for k in known) + "])")
+    lines.append("        let c = try decoder.container(keyedBy: CodingKeys.self)")
+    for f, t, d in fields:
+        if t.endswith("!"):
+            lines.append(f"        {camel(f)} = try c.decode({swift_type(t)}.self, forKey: .{camel(f)})")
+        else:
+            lines.append(f"        {camel(f)} = try c.decodeIfPresent({swift_type(t)}.self, forKey: .{camel(f)})")
+    lines.append("    }")
+    lines.append("")
     lines.append("    enum CodingKeys: String, CodingKey {")
     for f, t, d in fields:
         c = camel(f)

@@ -124,6 +124,39 @@ public struct Application: Codable, Sendable, Hashable, DocumentConvertible, Ent
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "project", "environment", "cluster", "namespace", "repo", "path", "target_revision", "synced_revision", "sync_status", "health", "health_message", "operation", "sync_policy", "history", "resources", "images", "criticality", "owner", "tier"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        instance = try c.decodeIfPresent(String.self, forKey: .instance)
+        project = try c.decodeIfPresent(String.self, forKey: .project)
+        environment = try c.decodeIfPresent(String.self, forKey: .environment)
+        cluster = try c.decodeIfPresent(String.self, forKey: .cluster)
+        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
+        repo = try c.decodeIfPresent(String.self, forKey: .repo)
+        path = try c.decodeIfPresent(String.self, forKey: .path)
+        targetRevision = try c.decodeIfPresent(String.self, forKey: .targetRevision)
+        syncedRevision = try c.decodeIfPresent(String.self, forKey: .syncedRevision)
+        syncStatus = try c.decodeIfPresent(String.self, forKey: .syncStatus)
+        health = try c.decodeIfPresent(String.self, forKey: .health)
+        healthMessage = try c.decodeIfPresent(String.self, forKey: .healthMessage)
+        operation = try c.decodeIfPresent(OperationState.self, forKey: .operation)
+        syncPolicy = try c.decodeIfPresent(SyncPolicy.self, forKey: .syncPolicy)
+        history = try c.decodeIfPresent([DeploymentRecord].self, forKey: .history)
+        resources = try c.decodeIfPresent(ResourceSummary.self, forKey: .resources)
+        images = try c.decodeIfPresent([String].self, forKey: .images)
+        criticality = try c.decodeIfPresent(String.self, forKey: .criticality)
+        owner = try c.decodeIfPresent(String.self, forKey: .owner)
+        tier = try c.decodeIfPresent(String.self, forKey: .tier)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

@@ -38,6 +38,18 @@ public struct Capacity: Codable, Sendable, Hashable, DocumentConvertible {
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["cpu_allocatable", "cpu_requested", "memory_allocatable", "memory_requested", "pods_allocatable", "pods"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cpuAllocatable = try c.decodeIfPresent(Double.self, forKey: .cpuAllocatable)
+        cpuRequested = try c.decodeIfPresent(Double.self, forKey: .cpuRequested)
+        memoryAllocatable = try c.decodeIfPresent(Double.self, forKey: .memoryAllocatable)
+        memoryRequested = try c.decodeIfPresent(Double.self, forKey: .memoryRequested)
+        podsAllocatable = try c.decodeIfPresent(Int.self, forKey: .podsAllocatable)
+        pods = try c.decodeIfPresent(Int.self, forKey: .pods)
+    }
+
     enum CodingKeys: String, CodingKey {
         case cpuAllocatable = "cpu_allocatable"
         case cpuRequested = "cpu_requested"

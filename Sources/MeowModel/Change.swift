@@ -84,6 +84,29 @@ public struct Change: Codable, Sendable, Hashable, DocumentConvertible, EntityRe
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "revision", "repo", "application", "author", "time", "message", "files_changed", "lines_added", "lines_deleted", "resource_kinds"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        revision = try c.decodeIfPresent(String.self, forKey: .revision)
+        repo = try c.decodeIfPresent(String.self, forKey: .repo)
+        application = try c.decodeIfPresent(String.self, forKey: .application)
+        author = try c.decodeIfPresent(String.self, forKey: .author)
+        time = try c.decodeIfPresent(Date.self, forKey: .time)
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+        filesChanged = try c.decodeIfPresent(Int.self, forKey: .filesChanged)
+        linesAdded = try c.decodeIfPresent(Int.self, forKey: .linesAdded)
+        linesDeleted = try c.decodeIfPresent(Int.self, forKey: .linesDeleted)
+        resourceKinds = try c.decodeIfPresent([String].self, forKey: .resourceKinds)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

@@ -68,6 +68,25 @@ public struct Cluster: Codable, Sendable, Hashable, DocumentConvertible, EntityR
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "environment", "api_server", "version", "capacity", "nodes", "conditions"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        environment = try c.decodeIfPresent(String.self, forKey: .environment)
+        apiServer = try c.decodeIfPresent(String.self, forKey: .apiServer)
+        version = try c.decodeIfPresent(String.self, forKey: .version)
+        capacity = try c.decodeIfPresent(Capacity.self, forKey: .capacity)
+        nodes = try c.decodeIfPresent(NodeCounts.self, forKey: .nodes)
+        conditions = try c.decodeIfPresent([Condition].self, forKey: .conditions)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

@@ -30,6 +30,16 @@ public struct Condition: Codable, Sendable, Hashable, DocumentConvertible {
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["type", "status", "reason", "message"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decodeIfPresent(String.self, forKey: .type)
+        status = try c.decodeIfPresent(String.self, forKey: .status)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+    }
+
     enum CodingKeys: String, CodingKey {
         case type
         case status

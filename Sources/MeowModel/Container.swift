@@ -38,6 +38,18 @@ public struct Container: Codable, Sendable, Hashable, DocumentConvertible {
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["name", "image", "requests", "limits", "privileged", "run_as_non_root"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        image = try c.decodeIfPresent(String.self, forKey: .image)
+        requests = try c.decodeIfPresent(ResourceAmounts.self, forKey: .requests)
+        limits = try c.decodeIfPresent(ResourceAmounts.self, forKey: .limits)
+        privileged = try c.decodeIfPresent(Bool.self, forKey: .privileged)
+        runAsNonRoot = try c.decodeIfPresent(Bool.self, forKey: .runAsNonRoot)
+    }
+
     enum CodingKeys: String, CodingKey {
         case name
         case image

@@ -80,6 +80,28 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, EntityRecor
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "environment", "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        instance = try c.decodeIfPresent(String.self, forKey: .instance)
+        environment = try c.decodeIfPresent(String.self, forKey: .environment)
+        dagId = try c.decodeIfPresent(String.self, forKey: .dagId)
+        paused = try c.decodeIfPresent(Bool.self, forKey: .paused)
+        schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
+        owners = try c.decodeIfPresent([String].self, forKey: .owners)
+        tags = try c.decodeIfPresent([String].self, forKey: .tags)
+        nextRun = try c.decodeIfPresent(Date.self, forKey: .nextRun)
+        importErrors = try c.decodeIfPresent([String].self, forKey: .importErrors)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

@@ -80,6 +80,28 @@ public struct DAGRun: Codable, Sendable, Hashable, DocumentConvertible, EntityRe
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag", "dag_id", "run_id", "run_type", "logical_date", "state", "start", "end", "duration_seconds"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        dag = try c.decodeIfPresent(String.self, forKey: .dag)
+        dagId = try c.decodeIfPresent(String.self, forKey: .dagId)
+        runId = try c.decodeIfPresent(String.self, forKey: .runId)
+        runType = try c.decodeIfPresent(String.self, forKey: .runType)
+        logicalDate = try c.decodeIfPresent(Date.self, forKey: .logicalDate)
+        state = try c.decodeIfPresent(String.self, forKey: .state)
+        start = try c.decodeIfPresent(Date.self, forKey: .start)
+        end = try c.decodeIfPresent(Date.self, forKey: .end)
+        durationSeconds = try c.decodeIfPresent(Double.self, forKey: .durationSeconds)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

@@ -30,6 +30,16 @@ public struct DeploymentRecord: Codable, Sendable, Hashable, DocumentConvertible
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["id", "revision", "deployed_at", "outcome"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(Int.self, forKey: .id)
+        revision = try c.decodeIfPresent(String.self, forKey: .revision)
+        deployedAt = try c.decodeIfPresent(Date.self, forKey: .deployedAt)
+        outcome = try c.decodeIfPresent(String.self, forKey: .outcome)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case revision

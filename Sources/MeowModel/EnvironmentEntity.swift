@@ -56,6 +56,22 @@ public struct EnvironmentEntity: Codable, Sendable, Hashable, DocumentConvertibl
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "clusters", "promotion_order", "promotes_to"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        clusters = try c.decodeIfPresent([String].self, forKey: .clusters)
+        promotionOrder = try c.decodeIfPresent(Int.self, forKey: .promotionOrder)
+        promotesTo = try c.decodeIfPresent(String.self, forKey: .promotesTo)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

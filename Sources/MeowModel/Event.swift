@@ -68,6 +68,25 @@ public struct Event: Codable, Sendable, Hashable, DocumentConvertible, EntityRec
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "time", "source", "type", "subject", "message", "details"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        time = try c.decodeIfPresent(Date.self, forKey: .time)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        type = try c.decodeIfPresent(String.self, forKey: .type)
+        subject = try c.decodeIfPresent(String.self, forKey: .subject)
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+        details = try c.decodeIfPresent(Value.self, forKey: .details)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

@@ -76,6 +76,27 @@ public struct Incident: Codable, Sendable, Hashable, DocumentConvertible, Entity
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "source", "status", "severity", "service", "title", "created_at", "resolved_at", "links"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        status = try c.decodeIfPresent(String.self, forKey: .status)
+        severity = try c.decodeIfPresent(String.self, forKey: .severity)
+        service = try c.decodeIfPresent(String.self, forKey: .service)
+        title = try c.decodeIfPresent(String.self, forKey: .title)
+        createdAt = try c.decodeIfPresent(Date.self, forKey: .createdAt)
+        resolvedAt = try c.decodeIfPresent(Date.self, forKey: .resolvedAt)
+        links = try c.decodeIfPresent([String].self, forKey: .links)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

@@ -22,6 +22,14 @@ public struct NodeCounts: Codable, Sendable, Hashable, DocumentConvertible {
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["total", "ready"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        total = try c.decodeIfPresent(Int.self, forKey: .total)
+        ready = try c.decodeIfPresent(Int.self, forKey: .ready)
+    }
+
     enum CodingKeys: String, CodingKey {
         case total
         case ready

@@ -34,6 +34,17 @@ public struct OperationState: Codable, Sendable, Hashable, DocumentConvertible {
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["phase", "message", "revision", "started_at", "finished_at"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        phase = try c.decodeIfPresent(String.self, forKey: .phase)
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+        revision = try c.decodeIfPresent(String.self, forKey: .revision)
+        startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
+        finishedAt = try c.decodeIfPresent(Date.self, forKey: .finishedAt)
+    }
+
     enum CodingKeys: String, CodingKey {
         case phase
         case message

@@ -26,6 +26,15 @@ public struct Replicas: Codable, Sendable, Hashable, DocumentConvertible {
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["desired", "ready", "available"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        desired = try c.decodeIfPresent(Int.self, forKey: .desired)
+        ready = try c.decodeIfPresent(Int.self, forKey: .ready)
+        available = try c.decodeIfPresent(Int.self, forKey: .available)
+    }
+
     enum CodingKeys: String, CodingKey {
         case desired
         case ready

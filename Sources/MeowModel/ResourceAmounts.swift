@@ -22,6 +22,14 @@ public struct ResourceAmounts: Codable, Sendable, Hashable, DocumentConvertible 
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["cpu", "memory"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cpu = try c.decodeIfPresent(Double.self, forKey: .cpu)
+        memory = try c.decodeIfPresent(Double.self, forKey: .memory)
+    }
+
     enum CodingKeys: String, CodingKey {
         case cpu
         case memory

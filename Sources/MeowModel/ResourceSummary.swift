@@ -30,6 +30,16 @@ public struct ResourceSummary: Codable, Sendable, Hashable, DocumentConvertible 
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["total", "out_of_sync", "degraded", "kinds"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        total = try c.decodeIfPresent(Int.self, forKey: .total)
+        outOfSync = try c.decodeIfPresent(Int.self, forKey: .outOfSync)
+        degraded = try c.decodeIfPresent(Int.self, forKey: .degraded)
+        kinds = try c.decodeIfPresent([String: Int].self, forKey: .kinds)
+    }
+
     enum CodingKeys: String, CodingKey {
         case total
         case outOfSync = "out_of_sync"

@@ -22,6 +22,14 @@ public struct Sample: Codable, Sendable, Hashable, DocumentConvertible {
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["t", "v"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        t = try c.decodeIfPresent(Date.self, forKey: .t)
+        v = try c.decodeIfPresent(Double.self, forKey: .v)
+    }
+
     enum CodingKeys: String, CodingKey {
         case t
         case v

@@ -60,6 +60,23 @@ public struct Series: Codable, Sendable, Hashable, DocumentConvertible, EntityRe
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "metric", "subject", "unit", "samples"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        metric = try c.decodeIfPresent(String.self, forKey: .metric)
+        subject = try c.decodeIfPresent(String.self, forKey: .subject)
+        unit = try c.decodeIfPresent(String.self, forKey: .unit)
+        samples = try c.decodeIfPresent([Sample].self, forKey: .samples)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

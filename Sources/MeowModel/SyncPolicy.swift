@@ -26,6 +26,15 @@ public struct SyncPolicy: Codable, Sendable, Hashable, DocumentConvertible {
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["automated", "prune", "self_heal"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        automated = try c.decodeIfPresent(Bool.self, forKey: .automated)
+        prune = try c.decodeIfPresent(Bool.self, forKey: .prune)
+        selfHeal = try c.decodeIfPresent(Bool.self, forKey: .selfHeal)
+    }
+
     enum CodingKeys: String, CodingKey {
         case automated
         case prune

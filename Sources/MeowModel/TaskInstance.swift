@@ -80,6 +80,28 @@ public struct TaskInstance: Codable, Sendable, Hashable, DocumentConvertible, En
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag_run", "dag_id", "run_id", "task_id", "state", "try_number", "duration_seconds", "pool", "queued_wait_seconds"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        dagRun = try c.decodeIfPresent(String.self, forKey: .dagRun)
+        dagId = try c.decodeIfPresent(String.self, forKey: .dagId)
+        runId = try c.decodeIfPresent(String.self, forKey: .runId)
+        taskId = try c.decodeIfPresent(String.self, forKey: .taskId)
+        state = try c.decodeIfPresent(String.self, forKey: .state)
+        tryNumber = try c.decodeIfPresent(Int.self, forKey: .tryNumber)
+        durationSeconds = try c.decodeIfPresent(Double.self, forKey: .durationSeconds)
+        pool = try c.decodeIfPresent(String.self, forKey: .pool)
+        queuedWaitSeconds = try c.decodeIfPresent(Double.self, forKey: .queuedWaitSeconds)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

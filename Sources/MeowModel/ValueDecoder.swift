@@ -198,3 +198,21 @@ private struct Single: SingleValueDecodingContainer {
     func decode(_ type: UInt16.Type) throws -> UInt16 { UInt16(clamping: try decode(Int64.self)) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.decodeValue(type) }
 }
+
+private struct FieldKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// Throws "unknown field 'x'" (with the path) for a key outside `known`.
+    public func rejectUnknownFields(_ known: Set<String>) throws {
+        guard let c = try? container(keyedBy: FieldKey.self) else { return }
+        for key in c.allKeys where !known.contains(key.stringValue) {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c, debugDescription: "unknown field '\(key.stringValue)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+}

@@ -88,6 +88,30 @@ public struct Workload: Codable, Sendable, Hashable, DocumentConvertible, Entity
         return .object(o)
     }
 
+    /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "cluster", "environment", "namespace", "workload_kind", "application", "replicas", "restarts", "conditions", "containers", "usage", "owner"])
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels)
+        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+        observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
+        provider = try c.decodeIfPresent(String.self, forKey: .provider)
+        stale = try c.decodeIfPresent(Bool.self, forKey: .stale)
+        cluster = try c.decodeIfPresent(String.self, forKey: .cluster)
+        environment = try c.decodeIfPresent(String.self, forKey: .environment)
+        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
+        workloadKind = try c.decodeIfPresent(String.self, forKey: .workloadKind)
+        application = try c.decodeIfPresent(String.self, forKey: .application)
+        replicas = try c.decodeIfPresent(Replicas.self, forKey: .replicas)
+        restarts = try c.decodeIfPresent(Int.self, forKey: .restarts)
+        conditions = try c.decodeIfPresent([Condition].self, forKey: .conditions)
+        containers = try c.decodeIfPresent([Container].self, forKey: .containers)
+        usage = try c.decodeIfPresent(ResourceAmounts.self, forKey: .usage)
+        owner = try c.decodeIfPresent(String.self, forKey: .owner)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case name

@@ -236,32 +236,7 @@ enum Fixture {
             let e = ValueDecodingError.from(error)
             return .failure(RuleIssue("\(kind) \(o["id"]?.stringValue ?? ""): \(e.description)"))
         }
-        // Anything the model dropped was not a field of it: most likely a typo.
-        if let reencoded = try? ValueEncoder().encode(entity), let unknown = firstUnknown(.object(o), known: reencoded, path: "") {
-            return .failure(RuleIssue("\(kind) \(entity.id): unknown field '\(unknown)'"))
-        }
         return .success(entity)
-    }
-
-    private static func firstUnknown(_ given: Value, known: Value, path: String) -> String? {
-        switch (given, known) {
-        case (.object(let g), .object(let k)):
-            for key in g.keys.sorted() {
-                let p = path.isEmpty ? key : "\(path).\(key)"
-                guard let sub = k[key] else {
-                    if g[key] == .null || g[key] == .object([:]) { continue }
-                    return p
-                }
-                if let u = firstUnknown(g[key]!, known: sub, path: p) { return u }
-            }
-        case (.array(let g), .array(let k)):
-            for (i, item) in g.enumerated() where i < k.count {
-                if let u = firstUnknown(item, known: k[i], path: "\(path)[\(i + 1)]") { return u }
-            }
-        default:
-            break
-        }
-        return nil
     }
 }
 

@@ -39,7 +39,13 @@ struct SimulateCommand: ParsableCommand {
         } catch let e as SnapshotError {
             throw InputError(e.description)
         }
-        var time = snapshot.observedAt ?? Date(timeIntervalSince1970: 0)
+        var time: Date
+        if let observed = snapshot.observedAt {
+            time = observed
+        } else {
+            time = Date()
+            if at == nil { Console.progress("note: \(state) has no observed_at; evaluating at the current time (use --at for a fixed time)") }
+        }
         if let at {
             guard let t = Timestamp.parse(at) else { throw InputError("--at \(at): expected an RFC 3339 time like 2026-01-01T00:00:00Z") }
             time = t
@@ -77,7 +83,8 @@ enum DecisionReport {
                 if byRule[v.rule] == nil { order.append(v.rule) }
                 byRule[v.rule, default: []].append(v)
             }
-            order.sort { (byRule[$0]![0].severity ?? .info, byRule[$1]!.count) > (byRule[$1]![0].severity ?? .info, byRule[$0]!.count) }
+            // most severe first; within a severity, the rule with most violations first
+            order.sort { (byRule[$0]![0].severity ?? .info, byRule[$0]!.count) > (byRule[$1]![0].severity ?? .info, byRule[$1]!.count) }
             for rule in order {
                 let list = byRule[rule]!
                 let sev = list[0].severity?.rawValue ?? "-"

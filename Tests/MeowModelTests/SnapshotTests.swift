@@ -64,6 +64,10 @@ import Testing
         #expect(error(#"{"schema_version": 1, "entities": [{"kind": "dag", "id": "a"}, {"kind": "dag", "id": "a"}]}"#).contains("duplicate id"))
         #expect(error(#"{"schema_version": 2, "entities": []}"#).contains("unsupported schema_version 2"))
         #expect(error(#"{"schema_version": 1, "entities": [{"kind": "dag"}]}"#).contains("entities[0].id"))
+        #expect(error(#"{"schema_version": 1, "entities": [{"kind": "application", "id": "a", "helth": "Healthy"}]}"#)
+            .contains("entities[0].helth: unknown field 'helth'"))
+        #expect(error(#"{"schema_version": 1, "entities": [{"kind": "workload", "id": "w", "replicas": {"desird": 2}}]}"#)
+            .contains("entities[0].replicas.desird: unknown field"))
     }
 
     @Test func generatedFleetsValidateAgainstThePublishedSchema() throws {

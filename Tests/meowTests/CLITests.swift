@@ -121,6 +121,19 @@ struct CLI {
         #expect(summary["failed"] == 1)
     }
 
+    @Test func theDocsExamplesRunAsDocumented() throws {
+        // docs/rules.md shows these files; they must load, pass their tests and fire on the example snapshot.
+        #expect(try CLI.run(["check", "--rules", "docs/examples/rules"]).status == 0)
+        let tests = try CLI.run(["test", "--rules", "docs/examples/rules"])
+        #expect(tests.status == 0)
+        #expect(tests.stdout.contains(" 0 failed"))
+        let sim = try CLI.run(["simulate", "--rules", "docs/examples/rules", "--state", "docs/examples/snapshot.json", "--output", "json"])
+        #expect(sim.status == 1)
+        let decisions = try #require(try sim.json()["decisions"] as? [[String: Any]])
+        #expect(decisions.count >= 3)
+        #expect(decisions.allSatisfy { $0["type"] as? String == "violation" })
+    }
+
     @Test func fleetIsByteIdenticalForASeed() throws {
         let a = try CLI.run(["fleet", "--apps", "40", "--seed", "9"])
         let b = try CLI.run(["fleet", "--apps", "40", "--seed", "9"])
