@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "MeowModelTests", dependencies: ["MeowModel", "MeowPlugins"]),
         .testTarget(name: "MeowRulesTests", dependencies: ["MeowRules", "MeowTesting", "MeowPlugins"]),
         .testTarget(name: "MeowAnalyticsTests", dependencies: ["MeowAnalytics"]),
+        .testTarget(name: "MeowPluginsTests", dependencies: ["MeowPlugins", "MeowModel", "MeowTesting"]),
         .testTarget(name: "meowTests", dependencies: ["MeowTesting"]),
     ]
 )

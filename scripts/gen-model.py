@@ -178,11 +178,15 @@ KINDS = {
         ("resolved_at", "time", "resolved"),
         ("links", "[str]", "links"),
     ]),
-    "series": ("Series", "a metric series attached to an entity", [
-        ("metric", "str", "metric name"),
+    "series": ("Series", "a metric series attached to an entity; rules see it as entity.series[metric]", [
+        ("metric", "str", "metric name: cpu, memory, restarts, dag_duration, queue_wait, s3_latency, db_latency, error_rate, ..."),
         ("subject", "str", "entity id the series describes"),
-        ("unit", "str", "unit"),
-        ("samples", "[Sample]", "points, oldest first"),
+        ("unit", "str", "unit (cores, bytes, seconds, ratio, count)"),
+        ("start", "time", "time of values[1] for a regular series"),
+        ("step_seconds", "num", "spacing of a regular series"),
+        ("values", "[num]", "the values, oldest first"),
+        ("times", "[time]", "the time of each value, for an irregular series (e.g. one value per DAG run)"),
+        ("samples", "[Sample]", "points as {t, v}, oldest first (alternative to values)"),
     ]),
     "event": ("Event", "something that happened: deploy, sync, config change, scale, alert", [
         ("time", "time", "when"),

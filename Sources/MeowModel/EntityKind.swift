@@ -78,7 +78,7 @@ extension EntityKind {
         case .dagRun: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag", "dag_id", "run_id", "run_type", "logical_date", "state", "start", "end", "duration_seconds"]
         case .taskInstance: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag_run", "dag_id", "run_id", "task_id", "state", "try_number", "duration_seconds", "pool", "queued_wait_seconds"]
         case .incident: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "source", "status", "severity", "service", "title", "created_at", "resolved_at", "links"]
-        case .series: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "metric", "subject", "unit", "samples"]
+        case .series: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "metric", "subject", "unit", "start", "step_seconds", "values", "times", "samples"]
         case .event: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "time", "source", "type", "subject", "message", "details"]
         case .change: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "revision", "repo", "application", "author", "time", "message", "files_changed", "lines_added", "lines_deleted", "resource_kinds"]
         }
