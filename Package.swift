@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "MeowModel"),
         .target(name: "LuaHost", dependencies: ["LuaShim", "MeowModel"]),
         .target(name: "MeowAnalytics"),
-        .target(name: "MeowRules", dependencies: ["LuaHost", "MeowModel"]),
+        .target(name: "MeowRules", dependencies: ["LuaHost", "MeowModel", "MeowAnalytics"]),
         .target(name: "MeowPlugins", dependencies: ["MeowModel"]),
         .target(name: "MeowTesting", dependencies: ["MeowModel", "LuaHost", "MeowRules"]),
         .executableTarget(

@@ -9,6 +9,8 @@ public struct Decision: Codable, Sendable, Hashable {
     public enum Kind: String, Codable, Sendable, Hashable {
         case violation
         case ruleError = "rule_error"
+        case anomaly
+        case actionProposed = "action_proposed"
     }
 
     public var type: Kind
@@ -19,6 +21,8 @@ public struct Decision: Codable, Sendable, Hashable {
     public var evidence: Value
     public var file: String?
     public var line: Int?
+    /// When it was decided (set when decisions stream over simulated time).
+    public var time: Date?
 
     public init(type: Kind, rule: String, subject: String?, severity: Severity?, message: String,
                 evidence: Value = .object([:]), file: String?, line: Int?) {
@@ -32,7 +36,7 @@ public struct Decision: Codable, Sendable, Hashable {
         self.line = line
     }
 
-    enum CodingKeys: String, CodingKey { case type, rule, subject, severity, message, evidence, file, line }
+    enum CodingKeys: String, CodingKey { case type, rule, subject, severity, message, evidence, file, line, time }
 
     public func encode(to encoder: Encoder) throws {
         // subject, severity, file and line are written as null rather than left out: scripts can rely on
@@ -46,5 +50,19 @@ public struct Decision: Codable, Sendable, Hashable {
         try c.encode(evidence, forKey: .evidence)
         try c.encode(file, forKey: .file)
         try c.encode(line, forKey: .line)
+        if let time { try c.encode(Timestamp.format(time), forKey: .time) }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decode(Kind.self, forKey: .type)
+        rule = try c.decode(String.self, forKey: .rule)
+        subject = try c.decodeIfPresent(String.self, forKey: .subject)
+        severity = try c.decodeIfPresent(Severity.self, forKey: .severity)
+        message = try c.decode(String.self, forKey: .message)
+        evidence = try c.decodeIfPresent(Value.self, forKey: .evidence) ?? .object([:])
+        file = try c.decodeIfPresent(String.self, forKey: .file)
+        line = try c.decodeIfPresent(Int.self, forKey: .line)
+        time = try c.decodeIfPresent(String.self, forKey: .time).flatMap(Timestamp.parse)
     }
 }

@@ -34,6 +34,41 @@ enum Prelude {
       return spec
     end
 
+    function env.anomaly(spec)
+      local info = declare("anomaly", spec, 2)
+      local _, line = where(2)
+      info.line = line
+      return spec
+    end
+
+    function env.remediation(spec)
+      local info = declare("remediation", spec, 2)
+      local _, line = where(2)
+      info.line = line
+      return spec
+    end
+
+    -- Detectors run natively in the host; these build their descriptions.
+    local function detector(name)
+      return function(options)
+        if options ~= nil and type(options) ~= "table" then
+          error("detect." .. name .. " expects a table of options: detect." .. name .. " { ... }", 2)
+        end
+        local d = {}
+        for k, v in next, options or {} do d[k] = v end
+        d.detector = name
+        return d
+      end
+    end
+    env.detect = setmetatable({
+      robust_z = detector("robust_z"),
+      ewma = detector("ewma"),
+      threshold = detector("threshold"),
+      default = detector("default"),
+    }, { __index = function(_, name)
+      error("unknown detector 'detect." .. tostring(name) .. "' (detect.robust_z, detect.ewma, detect.threshold, detect.default)", 2)
+    end })
+
     function env.deny(message, evidence)
       if type(message) ~= "string" then
         error("deny: the message must be a string, got " .. type(message), 2)
@@ -45,8 +80,6 @@ enum Prelude {
     end
 
     function env.now() return now_fn() end
-
-    local FIELDS = { "id", "description", "severity", "match", "where", "check", "tags", "runbook" }
 
     function env.__meow_collect()
       local out = {}
@@ -90,12 +123,29 @@ enum Prelude {
       error("check must return nil (pass), deny(message [, evidence]), a message string or a list of deny(...); got a " .. type(res), 0)
     end
 
-    -- false: `where` excluded the entity; nil: it passed; a list: its violations.
+    -- false: `where` excluded the entity; nil: nothing to report. Otherwise, by kind: policy → a list of
+    -- violations; anomaly → { series = ... } for the host's detector; remediation → { reason, params }.
     function env.__meow_evaluate(i, entity)
-      local spec = declared[i].spec
+      local info = declared[i]
+      local spec = info.spec
       local w = spec.where
       if w ~= nil and not w(entity) then return false end
-      return normalize(spec.check(entity), spec)
+      if info.kind == "policy" then
+        return normalize(spec.check(entity), spec)
+      elseif info.kind == "anomaly" then
+        local s = spec.series(entity)
+        if s == nil then return nil end
+        return { series = s }
+      else
+        local verdict = spec.when(entity)
+        if not verdict then return nil end
+        local params = spec.params
+        if type(params) == "function" then params = params(entity) end
+        if params ~= nil and type(params) ~= "table" then
+          error("params must return a table, got " .. type(params), 0)
+        end
+        return { reason = type(verdict) == "string" and verdict or nil, params = params }
+      end
     end
     """#
 

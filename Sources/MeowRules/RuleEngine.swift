@@ -32,7 +32,7 @@ public final class RuleEngine {
     public let directory: URL
     /// The directory as the user named it: the prefix of every file name in messages and decisions.
     public let displayDirectory: String
-    public private(set) var rules: [PolicyRule] = []
+    public private(set) var rules: [Rule] = []
     public private(set) var loadErrors: [RuleLoadError] = []
     /// Rule files found, in load order (display paths).
     public private(set) var files: [String] = []
@@ -80,7 +80,7 @@ public final class RuleEngine {
             let file = RuleFile(path: display, env: env, evaluate: try lua.global("__meow_evaluate", in: env))
             ruleFiles.append(file)
             for (i, d) in (declared.arrayValue ?? []).enumerated() {
-                switch PolicyRule.parse(d, file: display, fileIndex: fileIndex, indexInFile: i + 1) {
+                switch Rule.parse(d, file: display, fileIndex: fileIndex, indexInFile: i + 1) {
                 case .failure(let e):
                     loadErrors.append(e)
                 case .success(let rule):
@@ -121,7 +121,7 @@ public final class RuleEngine {
     public func evaluate(_ snapshot: Snapshot, at time: Date, only: Set<String>? = nil, includeLoadErrors: Bool = true) -> Evaluation {
         let clock = ContinuousClock()
         let started = clock.now
-        let documents = DocumentSet(documents: snapshot.entities.map { $0.document() })
+        let documents = DocumentSet(documents: Self.documents(of: snapshot))
         let prepared = clock.now
         lua.documents = documents
         let now = time.timeIntervalSince1970
@@ -148,7 +148,7 @@ public final class RuleEngine {
                 ruleStats.instructions += usage.instructions
                 let subject = documents.ids[Int(index)]
                 switch result {
-                case .success(.array(let violations)):
+                case .success(.array(let violations)) where rule.kind == .policy:
                     for v in violations {
                         ruleStats.violations += 1
                         let evidence = v["evidence"] ?? .object([:])
@@ -157,6 +157,24 @@ public final class RuleEngine {
                             message: v["message"]?.stringValue ?? rule.description ?? rule.id,
                             evidence: evidence == .null ? .object([:]) : evidence, file: rule.file, line: rule.line))
                     }
+                case .success(.object(let o)) where rule.kind == .anomaly:
+                    var series = o["series"] ?? .null
+                    // an entity returned whole (a series entity itself) comes back as its id
+                    if case .string(let id) = series, let root = documents.idIndex[id] { series = documents.roots[root] }
+                    switch Self.anomaly(rule, series: series, subject: subject) {
+                    case .success(let d?):
+                        ruleStats.violations += 1
+                        decisions.append(d)
+                    case .success(nil):
+                        break
+                    case .failure(let issue):
+                        ruleStats.errors += 1
+                        decisions.append(Decision(type: .ruleError, rule: rule.id, subject: subject, severity: nil,
+                                                  message: issue.message, file: rule.file, line: rule.line))
+                    }
+                case .success(.object(let o)) where rule.kind == .remediation:
+                    ruleStats.violations += 1
+                    decisions.append(Self.proposal(rule, reason: o["reason"]?.stringValue, params: o["params"], subject: subject))
                 case .success(.bool(false)):
                     ruleStats.skipped += 1
                 case .success:
@@ -178,6 +196,8 @@ public final class RuleEngine {
         printed = lua.takeOutput()
         lua.collectGarbage()
         stats.violations = decisions.filter { $0.type == .violation }.count
+        stats.anomalies = decisions.filter { $0.type == .anomaly }.count
+        stats.proposals = decisions.filter { $0.type == .actionProposed }.count
         stats.ruleErrors = decisions.filter { $0.type == .ruleError }.count
         stats.seconds = (clock.now - started).seconds
         return Evaluation(decisions: decisions, stats: stats, output: printed)
@@ -200,13 +220,15 @@ public struct EvaluationStats: Codable, Sendable {
     public var entities = 0
     public var evaluations = 0
     public var violations = 0
+    public var anomalies = 0
+    public var proposals = 0
     public var ruleErrors = 0
     public var seconds = 0.0
     public var prepareSeconds = 0.0
     public var byRule: [RuleStats] = []
 
     enum CodingKeys: String, CodingKey {
-        case rules, entities, evaluations, violations, seconds
+        case rules, entities, evaluations, violations, anomalies, proposals, seconds
         case ruleErrors = "rule_errors"
         case prepareSeconds = "prepare_seconds"
         case byRule = "by_rule"

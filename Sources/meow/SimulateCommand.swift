@@ -74,27 +74,9 @@ enum DecisionReport {
         out.append(Console.bold("meow simulate") + ": \(Console.count(s.entities)) entities, \(s.rules) rules, \(Console.count(s.evaluations)) evaluations in \(Int(s.seconds * 1000)) ms, at \(Timestamp.format(time))")
         let violations = result.decisions.filter { $0.type == .violation }
         let errors = result.decisions.filter { $0.type == .ruleError }
-        if !violations.isEmpty {
-            out.append("")
-            out.append(Console.bold("Violations (\(Console.count(violations.count)))"))
-            var order: [String] = []
-            var byRule: [String: [Decision]] = [:]
-            for v in violations {
-                if byRule[v.rule] == nil { order.append(v.rule) }
-                byRule[v.rule, default: []].append(v)
-            }
-            // most severe first; within a severity, the rule with most violations first
-            order.sort { (byRule[$0]![0].severity ?? .info, byRule[$0]!.count) > (byRule[$1]![0].severity ?? .info, byRule[$1]!.count) }
-            for rule in order {
-                let list = byRule[rule]!
-                let sev = list[0].severity?.rawValue ?? "-"
-                let painted = (list[0].severity ?? .info) >= .high ? Console.red(sev) : Console.yellow(sev)
-                out.append("  \(painted.padding(toLength: 8 + (Console.color ? 9 : 0), withPad: " ", startingAt: 0))  \(Console.bold(rule))  \(list.count)")
-                for d in list.prefix(examples) {
-                    out.append("      \(d.subject ?? "-"): \(d.message)")
-                }
-                if list.count > examples { out.append(Console.dim("      … and \(list.count - examples) more (--output json lists all)")) }
-            }
+        for (title, kind) in [("Violations", Decision.Kind.violation), ("Anomalies", .anomaly), ("Proposed actions (dry-run)", .actionProposed)] {
+            let list = result.decisions.filter { $0.type == kind }
+            if !list.isEmpty { out += section(title, list, examples: examples) }
         }
         if !errors.isEmpty {
             out.append("")
@@ -106,7 +88,7 @@ enum DecisionReport {
             if errors.count > 50 { out.append("  … and \(errors.count - 50) more") }
         }
         out.append("")
-        if violations.isEmpty && errors.isEmpty {
+        if result.decisions.isEmpty {
             out.append(Console.green("No violations."))
         } else {
             var counts: [String] = []
@@ -114,8 +96,33 @@ enum DecisionReport {
                 let n = violations.filter { $0.severity == sev }.count
                 if n > 0 { counts.append("\(Console.count(n)) \(sev.rawValue)") }
             }
-            out.append("\(Console.count(violations.count)) violations" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))") + ", \(errors.count) rule errors")
+            out.append("\(Console.count(violations.count)) violations" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
+                + ", \(s.anomalies) anomalies, \(s.proposals) proposed actions, \(errors.count) rule errors")
         }
         return out.joined(separator: "\n")
+    }
+
+    /// Decisions of one type, grouped by rule: most severe first, then most frequent.
+    static func section(_ title: String, _ list: [Decision], examples: Int) -> [String] {
+        var out = ["", Console.bold("\(title) (\(Console.count(list.count)))")]
+        var order: [String] = []
+        var byRule: [String: [Decision]] = [:]
+        for v in list {
+            if byRule[v.rule] == nil { order.append(v.rule) }
+            byRule[v.rule, default: []].append(v)
+        }
+        order.sort { (byRule[$0]![0].severity ?? .info, byRule[$0]!.count) > (byRule[$1]![0].severity ?? .info, byRule[$1]!.count) }
+        for rule in order {
+            let group = byRule[rule]!
+            let sev = group[0].severity?.rawValue ?? "-"
+            let painted = (group[0].severity ?? .info) >= .high ? Console.red(sev) : Console.yellow(sev)
+            out.append("  \(painted.padding(toLength: 8 + (Console.color ? 9 : 0), withPad: " ", startingAt: 0))  \(Console.bold(rule))  \(group.count)")
+            for d in group.prefix(examples) {
+                let when = d.time.map { Console.dim(Timestamp.format($0)) + " " } ?? ""
+                out.append("      \(when)\(d.subject ?? "-"): \(d.message)")
+            }
+            if group.count > examples { out.append(Console.dim("      … and \(group.count - examples) more (--output json lists all)")) }
+        }
+        return out
     }
 }

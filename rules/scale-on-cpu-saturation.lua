@@ -1,0 +1,34 @@
+-- scale-on-cpu-saturation: propose one more replica when a workload uses more than 90% of the cpu it
+-- requests (latest point of its cpu series).
+--
+-- A proposal only: the action pipeline decides (mode approve: a human confirms). Category: self-healing.
+local SATURATION = 0.9
+
+local function requested_cpu(w)
+  local total = 0
+  for _, c in ipairs(w.containers or {}) do
+    if c.requests and c.requests.cpu then total = total + c.requests.cpu end
+  end
+  return total
+end
+
+remediation {
+  id = "scale-on-cpu-saturation",
+  description = "Scale out a cpu-saturated workload",
+  match = { kind = "workload", workload_kind = "Deployment" },
+  when = function(w)
+    local cpu = w.series.cpu
+    local requested = requested_cpu(w)
+    if cpu == nil or #cpu.values == 0 or requested == 0 then return false end
+    local latest = cpu.values[#cpu.values]
+    if latest > SATURATION * requested then
+      return ("cpu %.2f of %.2f requested"):format(latest, requested)
+    end
+    return false
+  end,
+  action = "kubernetes.scale",
+  params = function(w) return { replicas = (w.replicas and w.replicas.desired or 1) + 1 } end,
+  mode = "approve",
+  cooldown = "30m",
+  limit = { per_hour = 4 },
+}
