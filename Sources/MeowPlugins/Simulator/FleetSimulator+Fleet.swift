@@ -1,12 +1,17 @@
 import Foundation
 import MeowModel
 
-/// The per-entity parameters of the simulation, drawn once from the static fleet.
-struct WorkloadSignal {
+/// What the simulation knows of a workload besides its signal.
+struct WorkloadInfo {
     var entity: Int
     var id: String
     var cluster: String
     var app: Int
+}
+
+/// The signal parameters of a workload, drawn once from the static fleet. Only numbers, so the step
+/// loop copies no references.
+struct WorkloadSignal {
     var cpu: Double
     var memory: Double
     var restarts: Double
@@ -68,8 +73,8 @@ extension FleetSimulator {
                 let phase = (rng.unit() - 0.3) * 2 * Double.pi / 3  // peaks mostly in the afternoon (UTC)
                 let app = appIndex[w.application ?? ""] ?? 0
                 apps[app].workloads.append(workloads.count)
-                workloads.append(WorkloadSignal(
-                    entity: i, id: w.id, cluster: w.cluster ?? "", app: app,
+                workloads.append(WorkloadInfo(entity: i, id: w.id, cluster: w.cluster ?? "", app: app))
+                signals.append(WorkloadSignal(
                     cpu: max(0.01, w.usage?.cpu ?? 0.1), memory: max(16 * 1_048_576, w.usage?.memory ?? 268_435_456),
                     restarts: Double(w.restarts ?? 0), amplitude: 0.2 + rng.unit() * 0.3,
                     sinPhase: sin(phase), cosPhase: cos(phase), trendPerDay: (rng.unit() - 0.5) * 0.04))

@@ -23,7 +23,8 @@ public final class FleetSimulator {
 
     // The static fleet and what the simulation needs of it, as compact arrays.
     let base: Snapshot
-    var workloads: [WorkloadSignal] = []
+    var workloads: [WorkloadInfo] = []
+    var signals: [WorkloadSignal] = []  // parallel to `workloads`: plain numbers, no references to count
     var apps: [AppState] = []
     var dags: [DAGState] = []
     let environments: [String]
@@ -88,33 +89,40 @@ public final class FleetSimulator {
 
     private func computeStep(at t: Double) {
         lastStepTime = t
-        let slot = ring.beginStep()
         let ti = Int64(t)
         let day = 2 * Double.pi * (t.truncatingRemainder(dividingBy: 86400)) / 86400
         let sinT = sin(day), cosT = cos(day)
         let days = (t - options.fleet.at.timeIntervalSince1970) / 86400
-        for w in workloads.indices {
-            let s = workloads[w]
-            // Daily seasonality with a per-workload phase: sin(day + phase) = sin·cos + cos·sin.
-            let season = sinT * s.cosPhase + cosT * s.sinPhase
-            let trend = max(0.2, 1 + s.trendPerDay * days)
-            let cpu = s.cpu * (1 + s.amplitude * season) * trend * (1 + 0.08 * SignalNoise.symmetric(seed, UInt64(w * 3), ti))
-            let mem = s.memory * (1 + 0.1 * s.amplitude * season) * (1 + 0.02 * SignalNoise.symmetric(seed, UInt64(w * 3 + 1), ti))
-            ring[workloadSeries(w, 0), slot] = Float(max(0.001, cpu))
-            ring[workloadSeries(w, 1), slot] = Float(mem)
-            ring[workloadSeries(w, 2), slot] = Float(s.restarts)
-        }
-        let base0 = UInt64(workloads.count * 3)
-        for e in environments.indices {
-            let k = base0 + UInt64(e * 4)
-            let busy = 1 + 0.3 * sinT
-            ring[dependencySeries(e, 0), slot] = Float(0.045 * busy * (1 + 0.15 * SignalNoise.symmetric(seed, k, ti)))
-            ring[dependencySeries(e, 1), slot] = Float(0.001 * (1 + 0.5 * SignalNoise.symmetric(seed, k + 1, ti)))
-            ring[dependencySeries(e, 2), slot] = Float(0.008 * busy * (1 + 0.15 * SignalNoise.symmetric(seed, k + 2, ti)))
-            ring[dependencySeries(e, 3), slot] = Float(0.0005 * (1 + 0.5 * SignalNoise.symmetric(seed, k + 3, ti)))
-        }
-        for e in seriesEffects where t >= e.start && (t < e.end || e.cumulative) {
-            ring[e.series, slot] = e.apply(ring[e.series, slot], at: t)
+        let seed = seed
+        let workloadSeriesCount = workloads.count * Self.workloadMetrics
+        let environmentCount = environments.count
+        signals.withUnsafeBufferPointer { signals in
+            ring.step { slot, capacity, out in
+                for w in 0..<signals.count {
+                    let s = signals[w]
+                    // Daily seasonality with a per-workload phase: sin(day + phase) = sin·cos + cos·sin.
+                    let season = sinT * s.cosPhase + cosT * s.sinPhase
+                    let trend = max(0.2, 1 + s.trendPerDay * days)
+                    let cpu = s.cpu * (1 + s.amplitude * season) * trend * (1 + 0.08 * SignalNoise.symmetric(seed, UInt64(w * 3), ti))
+                    let mem = s.memory * (1 + 0.1 * s.amplitude * season) * (1 + 0.02 * SignalNoise.symmetric(seed, UInt64(w * 3 + 1), ti))
+                    let base = w * Self.workloadMetrics * capacity + slot
+                    out[base] = Float(max(0.001, cpu))
+                    out[base + capacity] = Float(mem)
+                    out[base + 2 * capacity] = Float(s.restarts)
+                }
+                let busy = 1 + 0.3 * sinT
+                for e in 0..<environmentCount {
+                    let k = UInt64(workloadSeriesCount + e * Self.dependencyMetrics)
+                    let base = (workloadSeriesCount + e * Self.dependencyMetrics) * capacity + slot
+                    out[base] = Float(0.045 * busy * (1 + 0.15 * SignalNoise.symmetric(seed, k, ti)))
+                    out[base + capacity] = Float(0.001 * (1 + 0.5 * SignalNoise.symmetric(seed, k + 1, ti)))
+                    out[base + 2 * capacity] = Float(0.008 * busy * (1 + 0.15 * SignalNoise.symmetric(seed, k + 2, ti)))
+                    out[base + 3 * capacity] = Float(0.0005 * (1 + 0.5 * SignalNoise.symmetric(seed, k + 3, ti)))
+                }
+                for e in seriesEffects where t >= e.start && (t < e.end || e.cumulative) {
+                    out[e.series * capacity + slot] = e.apply(out[e.series * capacity + slot], at: t)
+                }
+            }
         }
     }
 }

@@ -24,6 +24,14 @@ struct SeriesRing {
         return slot
     }
 
+    /// Starts a step and hands the storage to `body` for its writes: index `series * capacity + slot`.
+    /// One exclusive access for the whole step instead of one checked write per value.
+    mutating func step(_ body: (_ slot: Int, _ capacity: Int, _ storage: UnsafeMutableBufferPointer<Float>) -> Void) {
+        let slot = beginStep()
+        let capacity = capacity
+        storage.withUnsafeMutableBufferPointer { body(slot, capacity, $0) }
+    }
+
     subscript(series: Int, slot: Int) -> Float {
         get { storage[series * capacity + slot] }
         set { storage[series * capacity + slot] = newValue }
