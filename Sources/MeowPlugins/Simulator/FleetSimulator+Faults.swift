@@ -148,8 +148,8 @@ extension FleetSimulator {
             let end = start + max(hours(&rng, 1, 3), 2 * dags[d].interval)
             guard !scheduledTimes(d, from: start, to: end - 1).isEmpty else { return nil }
             used.insert(dags[d].id)
-            let upstream = dags.indices.first { $0 != d && dags[$0].environment == dags[d].environment }.map { dags[$0].id }
-                ?? "dependency/\(environments[dags[d].environment])/s3"
+            let others = dags.indices.filter { $0 != d && dags[$0].environment == dags[d].environment }
+            let upstream = others.isEmpty ? "dependency/\(environments[dags[d].environment])/s3" : dags[others[rng.int(0...(others.count - 1))]].id
             let factor = 3 + rng.unit() * 2
             dagEffects[d, default: []].append(DAGEffect(start: start, end: end, durationFactor: factor, failFrom: start))
             return InjectedFault(id: "", kind: kind, cause: upstream, subjects: [dags[d].id], start: date(start), end: date(end),
