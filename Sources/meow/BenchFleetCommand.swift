@@ -25,6 +25,7 @@ struct BenchFleetCommand: ParsableCommand {
         var buildSeconds, advanceHourSeconds, snapshotSeconds: Double
         var jsonSeconds: Double?
         var jsonMiB: Double?
+        var buildMaxRSSMiB: Double
         var maxRSSMiB: Double
     }
 
@@ -47,6 +48,7 @@ struct BenchFleetCommand: ParsableCommand {
         let t0 = clock.now
         let sim = FleetSimulator(options: o)
         let build = (clock.now - t0).seconds
+        let buildRSS = ProcessStats.maxRSSMiB()
         let t1 = clock.now
         sim.advance(by: 3600)
         let advance = (clock.now - t1).seconds
@@ -63,14 +65,14 @@ struct BenchFleetCommand: ParsableCommand {
         let series = snapshot.entities.reduce(0) { if case .series = $1 { return $0 + 1 }; return $0 }
         let r = Result(apps: apps, workloads: apps * workloadsPerApp, series: series, entities: snapshot.entities.count,
                        steps: Int(o.history / o.step) + 1 + Int(3600 / o.step), buildSeconds: build, advanceHourSeconds: advance,
-                       snapshotSeconds: snap, jsonSeconds: jsonSeconds, jsonMiB: jsonMiB, maxRSSMiB: ProcessStats.maxRSSMiB())
+                       snapshotSeconds: snap, jsonSeconds: jsonSeconds, jsonMiB: jsonMiB, buildMaxRSSMiB: buildRSS, maxRSSMiB: ProcessStats.maxRSSMiB())
         switch output {
         case .json:
             print(try Console.json(r))
         case .text:
             var text = """
                 bench fleet: \(Console.count(r.apps)) apps, \(Console.count(r.workloads)) workloads, \(Console.count(r.series)) series, \(Console.count(r.entities)) entities
-                  build (history \(history))   \(String(format: "%8.1f", build * 1000)) ms
+                  build (history \(history))   \(String(format: "%8.1f", build * 1000)) ms  (max RSS \(String(format: "%.1f", buildRSS)) MiB)
                   advance 1h              \(String(format: "%8.1f", advance * 1000)) ms
                   snapshot()              \(String(format: "%8.1f", snap * 1000)) ms
                 """
