@@ -121,7 +121,8 @@ import Testing
             }
             let times = try #require(Self.series(snap)["series/dag_duration/\(d.id)"]?.times).map(\.timeIntervalSince1970)
             #expect(zip(times, times.dropFirst()).allSatisfy { $1 - $0 == step })
-            #expect(times.count == min(200, Int(2 * 86400 / step)) || times.count == min(200, Int(2 * 86400 / step)) + 1 || times.count == min(200, Int(2 * 86400 / step)) - 1)
+            // Every scheduled time of the two days (up to the window), give or take the run still going on.
+            #expect(abs(times.count - min(200, Int(2 * 86400 / step))) <= 1)
             checked += 1
         }
         #expect(checked > 10)

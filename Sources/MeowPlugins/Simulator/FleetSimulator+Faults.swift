@@ -46,9 +46,11 @@ extension FleetSimulator {
             }
             return nil
         }
-        /// DAGs with a run scheduled in [s, e).
+        // Faults placed in the history must show by `at`, the time of the snapshot that is meant to show them.
+        let horizon = options.faultsInHistory ? options.fleet.at.timeIntervalSince1970 : Double.infinity
+        /// DAGs with a run scheduled in [s, e) (and by the horizon).
         func running(_ candidates: [Int], _ s: Double, _ e: Double) -> [Int] {
-            candidates.filter { !scheduledTimes($0, from: s, to: e - 1).isEmpty }
+            candidates.filter { !scheduledTimes($0, from: s, to: min(e, horizon) - 1).isEmpty }
         }
         switch kind {
         case .trafficSpike:
@@ -146,7 +148,7 @@ extension FleetSimulator {
             guard !candidates.isEmpty else { return nil }
             let d = candidates[rng.int(0...(candidates.count - 1))]
             let end = start + max(hours(&rng, 1, 3), 2 * dags[d].interval)
-            guard !scheduledTimes(d, from: start, to: end - 1).isEmpty else { return nil }
+            guard !running([d], start, end).isEmpty else { return nil }
             used.insert(dags[d].id)
             let others = dags.indices.filter { $0 != d && dags[$0].environment == dags[d].environment }
             let upstream = others.isEmpty ? "dependency/\(environments[dags[d].environment])/s3" : dags[others[rng.int(0...(others.count - 1))]].id
