@@ -232,14 +232,15 @@ def schema_type(t):
         return {"type": "array", "items": schema_type(t[1:-1])}
     if t.startswith("{"):
         return {"type": "object", "additionalProperties": schema_type(t[1:-1])}
-    return {
+    simple = {
         "str": {"type": "string"},
         "int": {"type": "integer"},
         "num": {"type": "number"},
         "bool": {"type": "boolean"},
         "time": {"type": "string", "format": "date-time"},
-        "value": {},
-    }.get(t) or {"$ref": "#/$defs/" + t}
+        "value": {},  # any JSON value (empty, hence falsy: test membership, not truth)
+    }
+    return dict(simple[t]) if t in simple else {"$ref": "#/$defs/" + t}
 
 
 def doc_expr(t, v):

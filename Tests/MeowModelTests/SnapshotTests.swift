@@ -70,13 +70,24 @@ import Testing
             .contains("entities[0].replicas.desird: unknown field"))
     }
 
-    @Test func generatedFleetsValidateAgainstThePublishedSchema() throws {
-        // The JSON Schema in docs/ is generated from the same spec as the model; check a real fleet with
-        // Python's jsonschema (installed by `make test`).
+    static func simulatedFleet() -> Snapshot {
+        var o = SimulationOptions()
+        o.fleet.apps = 30
+        o.history = 6 * 3600
+        o.faults = 9
+        o.faultKinds = FaultKind.allCases
+        o.faultsInHistory = true
+        return FleetSimulator(options: o).snapshot()
+    }
+
+    @Test(arguments: ["static", "simulated"])
+    func generatedFleetsValidateAgainstThePublishedSchema(kind: String) throws {
+        // The JSON Schema in docs/ is generated from the same spec as the model; check a real fleet (static,
+        // and simulated with series, runs, changes and events) with Python's jsonschema (installed by `make test`).
         var root = URL(fileURLWithPath: #filePath)
         while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) { root.deleteLastPathComponent() }
         let snapshotFile = FileManager.default.temporaryDirectory.appendingPathComponent("meow-schema-\(UUID().uuidString).json")
-        try fleet(apps: 30, seed: 11).jsonData().write(to: snapshotFile)
+        try (kind == "static" ? fleet(apps: 30, seed: 11) : Self.simulatedFleet()).jsonData().write(to: snapshotFile)
         defer { try? FileManager.default.removeItem(at: snapshotFile) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

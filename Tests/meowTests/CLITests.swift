@@ -143,6 +143,29 @@ struct CLI {
         #expect(a.stdout.count > 10_000)
     }
 
+    @Test func simulatedFleetWithFaultsIsByteIdenticalAndWritesTheTruth() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("meow-fleet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let args = ["fleet", "--apps", "30", "--seed", "4", "--history", "1d", "--step", "10m", "--series-window", "48", "--faults", "3"]
+        let a = try CLI.run(args + ["--truth", tmp.appendingPathComponent("a.json").path])
+        let b = try CLI.run(args + ["--truth", tmp.appendingPathComponent("b.json").path])
+        #expect(a.status == 0)
+        #expect(a.stdout == b.stdout)
+        let truthA = try Data(contentsOf: tmp.appendingPathComponent("a.json"))
+        #expect(truthA == (try Data(contentsOf: tmp.appendingPathComponent("b.json"))))
+        let faults = try #require(try JSONSerialization.jsonObject(with: truthA) as? [[String: Any]])
+        #expect(faults.count == 3)
+        #expect(faults.allSatisfy { !($0["subjects"] as? [String] ?? []).isEmpty && $0["kind"] is String })
+        let entities = try #require(try a.json()["entities"] as? [[String: Any]])
+        let series = entities.filter { $0["kind"] as? String == "series" }
+        #expect(!series.isEmpty)
+        #expect(series.filter { $0["step_seconds"] != nil }.allSatisfy { ($0["values"] as? [Double])?.count == 48 })
+        // Faults need a history to show in; the static fleet (no --history) stays as it was.
+        #expect(try CLI.run(["fleet", "--faults", "2"]).status == 2)
+        #expect(try CLI.run(["fleet", "--history", "soon"]).status == 2)
+    }
+
     @Test func helpShowsAnExampleRuleAndTest() throws {
         let check = try CLI.run(["check", "--help"])
         #expect(check.stdout.contains("policy {"))

@@ -19,8 +19,8 @@ public struct FleetOptions: Sendable, Hashable {
 /// workloads, and Airflow DAGs, with a realistic sprinkling of policy problems (a few percent of apps with
 /// `:latest` images, missing requests, manual sync in prod, missing owners, ...).
 ///
-/// Same options ⇒ same snapshot, byte for byte. The simulator issue grows this into a time-stepped fleet
-/// with history and injected faults.
+/// Same options ⇒ same snapshot, byte for byte. `FleetSimulator` builds on it: a time-stepped fleet with
+/// history and injected faults.
 public struct FleetGenerator: Sendable {
     public var options: FleetOptions
 
