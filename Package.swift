@@ -24,11 +24,13 @@ let package = Package(
         .target(name: "MeowAnalytics"),
         .target(name: "MeowRules", dependencies: ["LuaHost", "MeowModel", "MeowAnalytics"]),
         .target(name: "MeowPlugins", dependencies: ["MeowModel"]),
+        // Wires the engine to providers over time: simulation runs now, the observe loop later.
+        .target(name: "MeowRuntime", dependencies: ["MeowModel", "MeowRules", "MeowPlugins"]),
         .target(name: "MeowTesting", dependencies: ["MeowModel", "LuaHost", "MeowRules"]),
         .executableTarget(
             name: "meow",
             dependencies: [
-                "MeowModel", "MeowRules", "MeowPlugins", "MeowAnalytics",
+                "MeowModel", "MeowRules", "MeowPlugins", "MeowAnalytics", "MeowRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -36,6 +38,7 @@ let package = Package(
         .testTarget(name: "MeowModelTests", dependencies: ["MeowModel", "MeowPlugins"]),
         .testTarget(name: "MeowRulesTests", dependencies: ["MeowRules", "MeowTesting", "MeowPlugins"]),
         .testTarget(name: "MeowAnalyticsTests", dependencies: ["MeowAnalytics"]),
+        .testTarget(name: "MeowRuntimeTests", dependencies: ["MeowRuntime", "MeowPlugins", "MeowRules", "MeowModel", "MeowTesting"]),
         .testTarget(name: "MeowPluginsTests", dependencies: ["MeowPlugins", "MeowModel", "MeowTesting"]),
         .testTarget(name: "meowTests", dependencies: ["MeowTesting"]),
     ]

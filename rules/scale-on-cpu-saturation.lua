@@ -1,8 +1,9 @@
--- scale-on-cpu-saturation: propose one more replica when a workload uses more than 90% of the cpu it
--- requests (latest point of its cpu series).
+-- scale-on-cpu-saturation: propose one more replica when a workload has used more than 120% of the cpu
+-- it requests for the last 3 points of its cpu series (sustained saturation, not a blip).
 --
 -- A proposal only: the action pipeline decides (mode approve: a human confirms). Category: self-healing.
-local SATURATION = 0.9
+local SATURATION = 1.2
+local POINTS = 3
 
 local function requested_cpu(w)
   local total = 0
@@ -19,12 +20,12 @@ remediation {
   when = function(w)
     local cpu = w.series.cpu
     local requested = requested_cpu(w)
-    if cpu == nil or #cpu.values == 0 or requested == 0 then return false end
-    local latest = cpu.values[#cpu.values]
-    if latest > SATURATION * requested then
-      return ("cpu %.2f of %.2f requested"):format(latest, requested)
+    if cpu == nil or #cpu.values < POINTS or requested == 0 then return false end
+    local n = #cpu.values
+    for i = n - POINTS + 1, n do
+      if cpu.values[i] <= SATURATION * requested then return false end
     end
-    return false
+    return ("cpu %.2f of %.2f requested"):format(cpu.values[n], requested)
   end,
   action = "kubernetes.scale",
   params = function(w) return { replicas = (w.replicas and w.replicas.desired or 1) + 1 } end,

@@ -32,18 +32,27 @@ public enum SeriesDetector: Sendable, Hashable {
     /// Minimum history before robust_z and ewma judge a point.
     public static let minimumHistory = 5
 
-    public func evaluate(_ values: [Double], times: [Double]? = nil) -> [Verdict] {
+    /// Verdicts on every point, or only on the last `last` points when given (robust_z and threshold judge
+    /// each point on its own, so the tail costs only its own points; ewma and the ensemble still read the
+    /// whole series to build their state).
+    public func evaluate(_ values: [Double], times: [Double]? = nil, last: Int? = nil) -> [Verdict] {
+        let all = evaluateAll(values, times: times, from: last.map { max(0, values.count - $0) } ?? 0)
+        guard let last else { return all }
+        return Array(all.suffix(last))
+    }
+
+    private func evaluateAll(_ values: [Double], times: [Double]?, from first: Int) -> [Verdict] {
         switch self {
         case .threshold(let above, let below):
-            return values.map { v in
+            return values[first...].map { v in
                 let hi = above.map { v > $0 } ?? false
                 let lo = below.map { v < $0 } ?? false
                 return Verdict(anomalous: hi || lo, value: v, expected: (below ?? -.infinity)...(above ?? .infinity), score: v)
             }
         case .robustZ(let window, let threshold, let direction):
             var out: [Verdict] = []
-            out.reserveCapacity(values.count)
-            for i in values.indices {
+            out.reserveCapacity(values.count - first)
+            for i in first..<values.count {
                 let lo = max(0, i - window)
                 guard i - lo >= Self.minimumHistory else {
                     out.append(Verdict(anomalous: false, value: values[i], expected: nil, score: 0))

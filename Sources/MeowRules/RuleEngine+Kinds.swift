@@ -60,7 +60,7 @@ extension RuleEngine {
         case .failure(let e): return .failure(e)
         }
         guard data.values.count >= spec.sustained else { return .success(nil) }
-        let verdicts = spec.detector.evaluate(data.values, times: data.times)
+        let verdicts = spec.detector.evaluate(data.values, times: data.times, last: spec.sustained)
         let tail = verdicts.suffix(spec.sustained)
         guard tail.count == spec.sustained, tail.allSatisfy(\.anomalous), let last = tail.last else { return .success(nil) }
         let what = data.metric ?? "value"

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import MeowModel
+import MeowPlugins
 import MeowRules
+import MeowRuntime
 
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,14 +16,27 @@ struct SimulateCommand: ParsableCommand {
               meow simulate --rules rules --state fleet.json
               meow simulate --rules rules --state fleet.json --output json | jq '.decisions[] | select(.severity == "critical")'
 
-            JSON: {"decisions":[{"type":"violation"|"rule_error","rule":ID,"subject":ENTITY_ID|null,"severity":...,
-            "message":...,"evidence":{...},"file":...,"line":...}],"stats":{...}}
-            Exit: 0 no decisions, 1 violations or rule errors found, 2 bad input.
+            JSON: {"decisions":[{"type":"violation"|"anomaly"|"action_proposed"|"rule_error","rule":ID,
+            "subject":ENTITY_ID|null,"severity":...,"message":...,"evidence":{...},"file":...,"line":...}],"stats":{...}}
+
+            Over simulated time, on the built-in simulator (docs/simulator.md):
+              meow simulate --rules rules --fleet --apps 60 --faults 8 --duration 24h --step 10m --output json
+            streams one JSON line per decision that starts ("event":"firing") or stops ("event":"resolved")
+            firing, with its simulated "time"; --truth FILE writes the injected faults.
+            Exit: 0 no decisions, 1 violations, anomalies, proposals or rule errors found, 2 bad input.
             """
     )
 
     @OptionGroup var rulesDir: RulesOption
-    @Option(help: "Snapshot JSON file (docs/state-model.md), e.g. from `meow fleet`.") var state: String
+    @Option(help: "Snapshot JSON file (docs/state-model.md), e.g. from `meow fleet`.") var state: String?
+    @Flag(help: "Run over the built-in simulator as time advances instead of a snapshot file.") var fleet = false
+    @Option(help: "--fleet: applications.") var apps: Int = 60
+    @Option(help: "--fleet: random seed.") var seed: UInt64 = 1
+    @Option(help: "--fleet: faults to inject during the run.") var faults: Int = 0
+    @Option(help: "--fleet: simulated time to run, e.g. 24h.") var duration: String = "24h"
+    @Option(help: "--fleet: step, e.g. 5m.") var step: String = "10m"
+    @Option(help: "--fleet: history generated before the run, e.g. 6h.") var history: String = "6h"
+    @Option(help: "--fleet: write the injected faults (ground truth) as JSON to this file.") var truth: String?
     @Option(help: "Evaluation time (RFC 3339); default: the snapshot's observed_at.") var at: String?
     @Option(name: .customLong("rule"), help: "Evaluate only this rule id (repeatable).") var only: [String] = []
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
@@ -32,7 +47,13 @@ struct SimulateCommand: ParsableCommand {
         var stats: EvaluationStats
     }
 
+    func validate() throws {
+        if fleet == (state != nil) { throw ValidationError("give either --state FILE or --fleet") }
+    }
+
     func run() throws {
+        if fleet { return try runFleet() }
+        let state = self.state!
         let snapshot: Snapshot
         do {
             snapshot = try Snapshot.load(path: state)
@@ -63,6 +84,51 @@ struct SimulateCommand: ParsableCommand {
             print(DecisionReport.render(result, snapshot: snapshot, time: time, examples: examples))
         }
         if !result.decisions.isEmpty { throw ExitCode(1) }
+    }
+}
+
+extension SimulateCommand {
+    func runFleet() throws {
+        guard let duration = Timestamp.parseDuration(self.duration), duration > 0 else { throw InputError("--duration \(self.duration): expected a duration like 24h") }
+        guard let step = Timestamp.parseDuration(self.step), step > 0 else { throw InputError("--step \(self.step): expected a duration like 10m") }
+        guard let history = Timestamp.parseDuration(self.history) else { throw InputError("--history \(self.history): expected a duration like 6h") }
+        guard duration / step <= 100_000 else { throw InputError("--duration / --step is more than 100000 steps") }
+        let engine = try RuleEngine(directory: try rulesDir.url(), displayPath: rulesDir.rules)
+        for e in engine.loadErrors { Console.error(e.description) }
+        var options = SimulationOptions()
+        options.fleet.apps = apps
+        options.fleet.seed = seed
+        options.history = history
+        options.step = step
+        options.faults = faults
+        options.faultWindow = duration
+        let run = SimulationRun(engine: engine, simulator: FleetSimulator(options: options))
+        let bar = ProgressBar(label: "simulating \(self.duration)")
+        var count = 0
+        run.run(duration: duration, step: step, onEvent: { event in
+            count += 1
+            switch output {
+            case .json:
+                guard case .object(var o) = (try? ValueEncoder().encode(event.decision)) ?? .null else { return }
+                o["event"] = .string(event.kind.rawValue)
+                print(Value.object(o).jsonString())
+            case .text:
+                let d = event.decision
+                let mark = event.kind == .firing ? "+" : "-"
+                print("\(Timestamp.format(d.time ?? Date())) \(mark) \(d.type.rawValue) \(d.rule) \(d.subject ?? "-"): \(d.message)")
+            }
+        }, onStep: { done, total in if output == .text { bar.update(done, total) } })
+        if output == .text { bar.finish() }
+        if let truth {
+            let data = try InjectedFault.jsonData(run.simulator.faults)
+            guard FileManager.default.createFile(atPath: truth, contents: data) else { throw InputError("cannot write \(truth)") }
+        }
+        if output == .text {
+            let score = run.scoring()
+            let (hit, total) = score.detectionRate()
+            Console.progress("\(run.steps) steps, \(count) events; faults detected by anomalies: \(hit)/\(total), false alarms: \(score.falseAlarms.count)")
+        }
+        if count > 0 { throw ExitCode(1) }
     }
 }
 

@@ -39,6 +39,14 @@ import Testing
         #expect(Array(b.prefix(a.count)) == a)
     }
 
+    @Test func judgingOnlyTheTailGivesTheSameVerdicts() {
+        let series = flat + [30, 10, 12, 50, 9]
+        for d in [SeriesDetector.robustZ(window: 8, threshold: 3, direction: .both), .threshold(above: 20, below: 5),
+                  .ewma(alpha: 0.3, threshold: 3, direction: .up)] {
+            #expect(d.evaluate(series, last: 3) == Array(d.evaluate(series).suffix(3)))
+        }
+    }
+
     @Test func thresholdAndEwma() {
         let t = SeriesDetector.threshold(above: 12, below: 5).evaluate([10, 13, 4])
         #expect(t.map(\.anomalous) == [false, true, true])
