@@ -2,7 +2,7 @@
 import Foundation
 
 /// An Argo CD application.
-public struct Application: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct Application: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .application
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -122,6 +122,121 @@ public struct Application: Codable, Sendable, Hashable, DocumentConvertible, Ent
         if let v = owner { o["owner"] = .string(v) }
         if let v = tier { o["tier"] = .string(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = cluster {
+            w.key("cluster", first: &first)
+            w.string(v)
+        }
+        if let v = criticality {
+            w.key("criticality", first: &first)
+            w.string(v)
+        }
+        if let v = environment {
+            w.key("environment", first: &first)
+            w.string(v)
+        }
+        if let v = health {
+            w.key("health", first: &first)
+            w.string(v)
+        }
+        if let v = healthMessage {
+            w.key("health_message", first: &first)
+            w.string(v)
+        }
+        if let v = history {
+            w.key("history", first: &first)
+            w.array(v) { w, x in x.writeJSON(to: &w) }
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        if let v = images {
+            w.key("images", first: &first)
+            w.array(v) { w, x in w.string(x) }
+        }
+        if let v = instance {
+            w.key("instance", first: &first)
+            w.string(v)
+        }
+        w.key("kind", first: &first)
+        w.string("application")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = namespace {
+            w.key("namespace", first: &first)
+            w.string(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = operation {
+            w.key("operation", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = owner {
+            w.key("owner", first: &first)
+            w.string(v)
+        }
+        if let v = path {
+            w.key("path", first: &first)
+            w.string(v)
+        }
+        if let v = project {
+            w.key("project", first: &first)
+            w.string(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = repo {
+            w.key("repo", first: &first)
+            w.string(v)
+        }
+        if let v = resources {
+            w.key("resources", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = syncPolicy {
+            w.key("sync_policy", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = syncStatus {
+            w.key("sync_status", first: &first)
+            w.string(v)
+        }
+        if let v = syncedRevision {
+            w.key("synced_revision", first: &first)
+            w.string(v)
+        }
+        if let v = targetRevision {
+            w.key("target_revision", first: &first)
+            w.string(v)
+        }
+        if let v = tier {
+            w.key("tier", first: &first)
+            w.string(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Allocatable vs requested resources of a cluster.
-public struct Capacity: Codable, Sendable, Hashable, DocumentConvertible {
+public struct Capacity: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Cores.
     public var cpuAllocatable: Double?
     /// Cores.
@@ -36,6 +36,37 @@ public struct Capacity: Codable, Sendable, Hashable, DocumentConvertible {
         if let v = podsAllocatable { o["pods_allocatable"] = .int(Int64(v)) }
         if let v = pods { o["pods"] = .int(Int64(v)) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = cpuAllocatable {
+            w.key("cpu_allocatable", first: &first)
+            w.double(v)
+        }
+        if let v = cpuRequested {
+            w.key("cpu_requested", first: &first)
+            w.double(v)
+        }
+        if let v = memoryAllocatable {
+            w.key("memory_allocatable", first: &first)
+            w.double(v)
+        }
+        if let v = memoryRequested {
+            w.key("memory_requested", first: &first)
+            w.double(v)
+        }
+        if let v = pods {
+            w.key("pods", first: &first)
+            w.int(v)
+        }
+        if let v = podsAllocatable {
+            w.key("pods_allocatable", first: &first)
+            w.int(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

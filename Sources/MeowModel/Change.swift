@@ -2,7 +2,7 @@
 import Foundation
 
 /// The Git change behind a revision.
-public struct Change: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct Change: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .change
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -82,6 +82,81 @@ public struct Change: Codable, Sendable, Hashable, DocumentConvertible, EntityRe
         if let v = linesDeleted { o["lines_deleted"] = .int(Int64(v)) }
         if let v = resourceKinds { o["resource_kinds"] = .array(v.map { .string($0) }) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = application {
+            w.key("application", first: &first)
+            w.string(v)
+        }
+        if let v = author {
+            w.key("author", first: &first)
+            w.string(v)
+        }
+        if let v = filesChanged {
+            w.key("files_changed", first: &first)
+            w.int(v)
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        w.key("kind", first: &first)
+        w.string("change")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = linesAdded {
+            w.key("lines_added", first: &first)
+            w.int(v)
+        }
+        if let v = linesDeleted {
+            w.key("lines_deleted", first: &first)
+            w.int(v)
+        }
+        if let v = message {
+            w.key("message", first: &first)
+            w.string(v)
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = repo {
+            w.key("repo", first: &first)
+            w.string(v)
+        }
+        if let v = resourceKinds {
+            w.key("resource_kinds", first: &first)
+            w.array(v) { w, x in w.string(x) }
+        }
+        if let v = revision {
+            w.key("revision", first: &first)
+            w.string(v)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = time {
+            w.key("time", first: &first)
+            w.time(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

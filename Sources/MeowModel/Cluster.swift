@@ -2,7 +2,7 @@
 import Foundation
 
 /// A Kubernetes cluster.
-public struct Cluster: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct Cluster: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .cluster
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -66,6 +66,65 @@ public struct Cluster: Codable, Sendable, Hashable, DocumentConvertible, EntityR
         if let v = nodes { o["nodes"] = v.document }
         if let v = conditions { o["conditions"] = .array(v.map { $0.document }) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = apiServer {
+            w.key("api_server", first: &first)
+            w.string(v)
+        }
+        if let v = capacity {
+            w.key("capacity", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = conditions {
+            w.key("conditions", first: &first)
+            w.array(v) { w, x in x.writeJSON(to: &w) }
+        }
+        if let v = environment {
+            w.key("environment", first: &first)
+            w.string(v)
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        w.key("kind", first: &first)
+        w.string("cluster")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = nodes {
+            w.key("nodes", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = version {
+            w.key("version", first: &first)
+            w.string(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// A status condition.
-public struct Condition: Codable, Sendable, Hashable, DocumentConvertible {
+public struct Condition: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Condition type.
     public var type: String?
     /// True, False or Unknown.
@@ -28,6 +28,29 @@ public struct Condition: Codable, Sendable, Hashable, DocumentConvertible {
         if let v = reason { o["reason"] = .string(v) }
         if let v = message { o["message"] = .string(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = message {
+            w.key("message", first: &first)
+            w.string(v)
+        }
+        if let v = reason {
+            w.key("reason", first: &first)
+            w.string(v)
+        }
+        if let v = status {
+            w.key("status", first: &first)
+            w.string(v)
+        }
+        if let v = type {
+            w.key("type", first: &first)
+            w.string(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// A container of a workload's pod template.
-public struct Container: Codable, Sendable, Hashable, DocumentConvertible {
+public struct Container: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Container name.
     public var name: String?
     /// Image reference.
@@ -36,6 +36,37 @@ public struct Container: Codable, Sendable, Hashable, DocumentConvertible {
         if let v = privileged { o["privileged"] = .bool(v) }
         if let v = runAsNonRoot { o["run_as_non_root"] = .bool(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = image {
+            w.key("image", first: &first)
+            w.string(v)
+        }
+        if let v = limits {
+            w.key("limits", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = privileged {
+            w.key("privileged", first: &first)
+            w.bool(v)
+        }
+        if let v = requests {
+            w.key("requests", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = runAsNonRoot {
+            w.key("run_as_non_root", first: &first)
+            w.bool(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// An Airflow DAG.
-public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .dag
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -78,6 +78,77 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, EntityRecor
         if let v = nextRun { o["next_run"] = Value.seconds(v) }
         if let v = importErrors { o["import_errors"] = .array(v.map { .string($0) }) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = dagId {
+            w.key("dag_id", first: &first)
+            w.string(v)
+        }
+        if let v = environment {
+            w.key("environment", first: &first)
+            w.string(v)
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        if let v = importErrors {
+            w.key("import_errors", first: &first)
+            w.array(v) { w, x in w.string(x) }
+        }
+        if let v = instance {
+            w.key("instance", first: &first)
+            w.string(v)
+        }
+        w.key("kind", first: &first)
+        w.string("dag")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = nextRun {
+            w.key("next_run", first: &first)
+            w.time(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = owners {
+            w.key("owners", first: &first)
+            w.array(v) { w, x in w.string(x) }
+        }
+        if let v = paused {
+            w.key("paused", first: &first)
+            w.bool(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = schedule {
+            w.key("schedule", first: &first)
+            w.string(v)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = tags {
+            w.key("tags", first: &first)
+            w.array(v) { w, x in w.string(x) }
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// One entry of an application's deployment history.
-public struct DeploymentRecord: Codable, Sendable, Hashable, DocumentConvertible {
+public struct DeploymentRecord: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Argo CD history id.
     public var id: Int?
     /// Git revision deployed.
@@ -28,6 +28,29 @@ public struct DeploymentRecord: Codable, Sendable, Hashable, DocumentConvertible
         if let v = deployedAt { o["deployed_at"] = Value.seconds(v) }
         if let v = outcome { o["outcome"] = .string(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = deployedAt {
+            w.key("deployed_at", first: &first)
+            w.time(v)
+        }
+        if let v = id {
+            w.key("id", first: &first)
+            w.int(v)
+        }
+        if let v = outcome {
+            w.key("outcome", first: &first)
+            w.string(v)
+        }
+        if let v = revision {
+            w.key("revision", first: &first)
+            w.string(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -32,6 +32,23 @@ extension Entity {
         }
     }
 
+    /// Writes the entity as the snapshot format's JSON.
+    public func writeJSON(to w: inout JSONWriter) {
+        switch self {
+        case .environment(let e): e.writeJSON(to: &w)
+        case .cluster(let e): e.writeJSON(to: &w)
+        case .application(let e): e.writeJSON(to: &w)
+        case .workload(let e): e.writeJSON(to: &w)
+        case .dag(let e): e.writeJSON(to: &w)
+        case .dagRun(let e): e.writeJSON(to: &w)
+        case .taskInstance(let e): e.writeJSON(to: &w)
+        case .incident(let e): e.writeJSON(to: &w)
+        case .series(let e): e.writeJSON(to: &w)
+        case .event(let e): e.writeJSON(to: &w)
+        case .change(let e): e.writeJSON(to: &w)
+        }
+    }
+
     /// The entity's record, whatever its kind.
     public var record: any EntityRecord {
         switch self {

@@ -2,7 +2,7 @@
 import Foundation
 
 /// An environment such as dev, staging or prod.
-public struct EnvironmentEntity: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct EnvironmentEntity: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .environment
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -54,6 +54,53 @@ public struct EnvironmentEntity: Codable, Sendable, Hashable, DocumentConvertibl
         if let v = promotionOrder { o["promotion_order"] = .int(Int64(v)) }
         if let v = promotesTo { o["promotes_to"] = .string(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = clusters {
+            w.key("clusters", first: &first)
+            w.array(v) { w, x in w.string(x) }
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        w.key("kind", first: &first)
+        w.string("environment")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = promotesTo {
+            w.key("promotes_to", first: &first)
+            w.string(v)
+        }
+        if let v = promotionOrder {
+            w.key("promotion_order", first: &first)
+            w.int(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Something that happened: deploy, sync, config change, scale, alert.
-public struct Event: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct Event: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .event
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -66,6 +66,65 @@ public struct Event: Codable, Sendable, Hashable, DocumentConvertible, EntityRec
         if let v = message { o["message"] = .string(v) }
         if let v = details { o["details"] = v }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = details {
+            w.key("details", first: &first)
+            w.value(v)
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        w.key("kind", first: &first)
+        w.string("event")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = message {
+            w.key("message", first: &first)
+            w.string(v)
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = source {
+            w.key("source", first: &first)
+            w.string(v)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = subject {
+            w.key("subject", first: &first)
+            w.string(v)
+        }
+        if let v = time {
+            w.key("time", first: &first)
+            w.time(v)
+        }
+        if let v = type {
+            w.key("type", first: &first)
+            w.string(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// An incident in an incident tool.
-public struct Incident: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct Incident: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .incident
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -74,6 +74,73 @@ public struct Incident: Codable, Sendable, Hashable, DocumentConvertible, Entity
         if let v = resolvedAt { o["resolved_at"] = Value.seconds(v) }
         if let v = links { o["links"] = .array(v.map { .string($0) }) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = createdAt {
+            w.key("created_at", first: &first)
+            w.time(v)
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        w.key("kind", first: &first)
+        w.string("incident")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = links {
+            w.key("links", first: &first)
+            w.array(v) { w, x in w.string(x) }
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = resolvedAt {
+            w.key("resolved_at", first: &first)
+            w.time(v)
+        }
+        if let v = service {
+            w.key("service", first: &first)
+            w.string(v)
+        }
+        if let v = severity {
+            w.key("severity", first: &first)
+            w.string(v)
+        }
+        if let v = source {
+            w.key("source", first: &first)
+            w.string(v)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = status {
+            w.key("status", first: &first)
+            w.string(v)
+        }
+        if let v = title {
+            w.key("title", first: &first)
+            w.string(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

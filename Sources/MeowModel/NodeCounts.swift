@@ -2,7 +2,7 @@
 import Foundation
 
 /// Node counts of a cluster.
-public struct NodeCounts: Codable, Sendable, Hashable, DocumentConvertible {
+public struct NodeCounts: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Nodes.
     public var total: Int?
     /// Nodes Ready.
@@ -20,6 +20,21 @@ public struct NodeCounts: Codable, Sendable, Hashable, DocumentConvertible {
         if let v = total { o["total"] = .int(Int64(v)) }
         if let v = ready { o["ready"] = .int(Int64(v)) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = ready {
+            w.key("ready", first: &first)
+            w.int(v)
+        }
+        if let v = total {
+            w.key("total", first: &first)
+            w.int(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// The last or running sync operation.
-public struct OperationState: Codable, Sendable, Hashable, DocumentConvertible {
+public struct OperationState: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Running, Succeeded, Failed, Error, Terminating.
     public var phase: String?
     /// Operation message.
@@ -32,6 +32,33 @@ public struct OperationState: Codable, Sendable, Hashable, DocumentConvertible {
         if let v = startedAt { o["started_at"] = Value.seconds(v) }
         if let v = finishedAt { o["finished_at"] = Value.seconds(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = finishedAt {
+            w.key("finished_at", first: &first)
+            w.time(v)
+        }
+        if let v = message {
+            w.key("message", first: &first)
+            w.string(v)
+        }
+        if let v = phase {
+            w.key("phase", first: &first)
+            w.string(v)
+        }
+        if let v = revision {
+            w.key("revision", first: &first)
+            w.string(v)
+        }
+        if let v = startedAt {
+            w.key("started_at", first: &first)
+            w.time(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

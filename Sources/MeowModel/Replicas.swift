@@ -2,7 +2,7 @@
 import Foundation
 
 /// Replica counts of a workload.
-public struct Replicas: Codable, Sendable, Hashable, DocumentConvertible {
+public struct Replicas: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Spec.replicas.
     public var desired: Int?
     /// Ready replicas.
@@ -24,6 +24,25 @@ public struct Replicas: Codable, Sendable, Hashable, DocumentConvertible {
         if let v = ready { o["ready"] = .int(Int64(v)) }
         if let v = available { o["available"] = .int(Int64(v)) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = available {
+            w.key("available", first: &first)
+            w.int(v)
+        }
+        if let v = desired {
+            w.key("desired", first: &first)
+            w.int(v)
+        }
+        if let v = ready {
+            w.key("ready", first: &first)
+            w.int(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Cpu in cores, memory in bytes.
-public struct ResourceAmounts: Codable, Sendable, Hashable, DocumentConvertible {
+public struct ResourceAmounts: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Cores.
     public var cpu: Double?
     /// Bytes.
@@ -20,6 +20,21 @@ public struct ResourceAmounts: Codable, Sendable, Hashable, DocumentConvertible 
         if let v = cpu { o["cpu"] = .double(v) }
         if let v = memory { o["memory"] = .double(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = cpu {
+            w.key("cpu", first: &first)
+            w.double(v)
+        }
+        if let v = memory {
+            w.key("memory", first: &first)
+            w.double(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Counts of an application's managed resources.
-public struct ResourceSummary: Codable, Sendable, Hashable, DocumentConvertible {
+public struct ResourceSummary: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Managed resources.
     public var total: Int?
     /// Resources out of sync.
@@ -28,6 +28,29 @@ public struct ResourceSummary: Codable, Sendable, Hashable, DocumentConvertible 
         if let v = degraded { o["degraded"] = .int(Int64(v)) }
         if let v = kinds { o["kinds"] = .object(v.mapValues { .int(Int64($0)) }) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = degraded {
+            w.key("degraded", first: &first)
+            w.int(v)
+        }
+        if let v = kinds {
+            w.key("kinds", first: &first)
+            w.map(v) { w, x in w.int(x) }
+        }
+        if let v = outOfSync {
+            w.key("out_of_sync", first: &first)
+            w.int(v)
+        }
+        if let v = total {
+            w.key("total", first: &first)
+            w.int(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

@@ -2,7 +2,7 @@
 import Foundation
 
 /// One point of a series.
-public struct Sample: Codable, Sendable, Hashable, DocumentConvertible {
+public struct Sample: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Time.
     public var t: Date?
     /// Value.
@@ -20,6 +20,21 @@ public struct Sample: Codable, Sendable, Hashable, DocumentConvertible {
         if let v = t { o["t"] = Value.seconds(v) }
         if let v = v { o["v"] = .double(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = t {
+            w.key("t", first: &first)
+            w.time(v)
+        }
+        if let v = v {
+            w.key("v", first: &first)
+            w.double(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

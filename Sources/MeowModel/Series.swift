@@ -2,7 +2,7 @@
 import Foundation
 
 /// A metric series attached to an entity; rules see it as entity.series[metric].
-public struct Series: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct Series: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .series
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -74,6 +74,73 @@ public struct Series: Codable, Sendable, Hashable, DocumentConvertible, EntityRe
         if let v = times { o["times"] = .array(v.map { Value.seconds($0) }) }
         if let v = samples { o["samples"] = .array(v.map { $0.document }) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        w.key("kind", first: &first)
+        w.string("series")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = metric {
+            w.key("metric", first: &first)
+            w.string(v)
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = samples {
+            w.key("samples", first: &first)
+            w.array(v) { w, x in x.writeJSON(to: &w) }
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = start {
+            w.key("start", first: &first)
+            w.time(v)
+        }
+        if let v = stepSeconds {
+            w.key("step_seconds", first: &first)
+            w.double(v)
+        }
+        if let v = subject {
+            w.key("subject", first: &first)
+            w.string(v)
+        }
+        if let v = times {
+            w.key("times", first: &first)
+            w.array(v) { w, x in w.time(x) }
+        }
+        if let v = unit {
+            w.key("unit", first: &first)
+            w.string(v)
+        }
+        if let v = values {
+            w.key("values", first: &first)
+            w.array(v) { w, x in w.double(x) }
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

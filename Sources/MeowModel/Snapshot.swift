@@ -84,8 +84,14 @@ extension Snapshot {
         return try load(from: data, file: path)
     }
 
-    /// Deterministic JSON: sorted keys, RFC 3339 times.
+    /// Deterministic JSON: sorted keys, RFC 3339 times. Compact output goes through the fast `JSONWriter`.
     public func jsonData(pretty: Bool = false) throws -> Data {
+        if !pretty { return fastJSON() }
+        return try encoderJSON(pretty: true)
+    }
+
+    /// The same document through Foundation's JSONEncoder (pretty output; the reference in tests).
+    public func encoderJSON(pretty: Bool = false) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, e in

@@ -2,7 +2,7 @@
 import Foundation
 
 /// Argo CD automated sync settings.
-public struct SyncPolicy: Codable, Sendable, Hashable, DocumentConvertible {
+public struct SyncPolicy: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable {
     /// Automated sync is on.
     public var automated: Bool?
     /// Automated sync prunes resources.
@@ -24,6 +24,25 @@ public struct SyncPolicy: Codable, Sendable, Hashable, DocumentConvertible {
         if let v = prune { o["prune"] = .bool(v) }
         if let v = selfHeal { o["self_heal"] = .bool(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = automated {
+            w.key("automated", first: &first)
+            w.bool(v)
+        }
+        if let v = prune {
+            w.key("prune", first: &first)
+            w.bool(v)
+        }
+        if let v = selfHeal {
+            w.key("self_heal", first: &first)
+            w.bool(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

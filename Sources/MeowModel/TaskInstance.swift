@@ -2,7 +2,7 @@
 import Foundation
 
 /// A task instance of a DAG run.
-public struct TaskInstance: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct TaskInstance: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .taskInstance
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -78,6 +78,77 @@ public struct TaskInstance: Codable, Sendable, Hashable, DocumentConvertible, En
         if let v = pool { o["pool"] = .string(v) }
         if let v = queuedWaitSeconds { o["queued_wait_seconds"] = .double(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = dagId {
+            w.key("dag_id", first: &first)
+            w.string(v)
+        }
+        if let v = dagRun {
+            w.key("dag_run", first: &first)
+            w.string(v)
+        }
+        if let v = durationSeconds {
+            w.key("duration_seconds", first: &first)
+            w.double(v)
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        w.key("kind", first: &first)
+        w.string("task_instance")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = pool {
+            w.key("pool", first: &first)
+            w.string(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = queuedWaitSeconds {
+            w.key("queued_wait_seconds", first: &first)
+            w.double(v)
+        }
+        if let v = runId {
+            w.key("run_id", first: &first)
+            w.string(v)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = state {
+            w.key("state", first: &first)
+            w.string(v)
+        }
+        if let v = taskId {
+            w.key("task_id", first: &first)
+            w.string(v)
+        }
+        if let v = tryNumber {
+            w.key("try_number", first: &first)
+            w.int(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

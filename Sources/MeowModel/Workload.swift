@@ -2,7 +2,7 @@
 import Foundation
 
 /// A Kubernetes workload (Deployment, StatefulSet, DaemonSet, ...).
-public struct Workload: Codable, Sendable, Hashable, DocumentConvertible, EntityRecord {
+public struct Workload: Codable, Sendable, Hashable, DocumentConvertible, JSONWritable, EntityRecord {
     public static let kind: EntityKind = .workload
     /// Stable id: kind/provider-instance/path.
     public var id: String
@@ -86,6 +86,85 @@ public struct Workload: Codable, Sendable, Hashable, DocumentConvertible, Entity
         if let v = usage { o["usage"] = v.document }
         if let v = owner { o["owner"] = .string(v) }
         return .object(o)
+    }
+
+    /// Writes the JSON of the snapshot format: sorted keys, unset fields left out.
+    public func writeJSON(to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if let v = annotations {
+            w.key("annotations", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = application {
+            w.key("application", first: &first)
+            w.string(v)
+        }
+        if let v = cluster {
+            w.key("cluster", first: &first)
+            w.string(v)
+        }
+        if let v = conditions {
+            w.key("conditions", first: &first)
+            w.array(v) { w, x in x.writeJSON(to: &w) }
+        }
+        if let v = containers {
+            w.key("containers", first: &first)
+            w.array(v) { w, x in x.writeJSON(to: &w) }
+        }
+        if let v = environment {
+            w.key("environment", first: &first)
+            w.string(v)
+        }
+        w.key("id", first: &first)
+        w.string(id)
+        w.key("kind", first: &first)
+        w.string("workload")
+        if let v = labels {
+            w.key("labels", first: &first)
+            w.map(v) { w, x in w.string(x) }
+        }
+        if let v = name {
+            w.key("name", first: &first)
+            w.string(v)
+        }
+        if let v = namespace {
+            w.key("namespace", first: &first)
+            w.string(v)
+        }
+        if let v = observedAt {
+            w.key("observed_at", first: &first)
+            w.time(v)
+        }
+        if let v = owner {
+            w.key("owner", first: &first)
+            w.string(v)
+        }
+        if let v = provider {
+            w.key("provider", first: &first)
+            w.string(v)
+        }
+        if let v = replicas {
+            w.key("replicas", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = restarts {
+            w.key("restarts", first: &first)
+            w.int(v)
+        }
+        if let v = stale {
+            w.key("stale", first: &first)
+            w.bool(v)
+        }
+        if let v = usage {
+            w.key("usage", first: &first)
+            v.writeJSON(to: &w)
+        }
+        if let v = workloadKind {
+            w.key("workload_kind", first: &first)
+            w.string(v)
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).

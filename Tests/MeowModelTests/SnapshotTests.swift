@@ -38,6 +38,22 @@ import Testing
         #expect(back.observedAt == s.observedAt)
     }
 
+    @Test func theFastWriterAgreesWithJSONEncoder() throws {
+        var o = SimulationOptions()
+        o.fleet.apps = 12
+        o.history = 7200
+        o.faults = 2
+        o.faultsInHistory = true
+        let s = FleetSimulator(options: o).snapshot()
+        let fast = s.fastJSON()
+        let reference = try s.encoderJSON()
+        let a = try JSONSerialization.jsonObject(with: fast) as? NSDictionary
+        let b = try JSONSerialization.jsonObject(with: reference) as? NSDictionary
+        #expect(a != nil && a == b)
+        #expect(try Snapshot.load(from: fast, file: "fast.json").entities == Snapshot.load(from: reference, file: "ref.json").entities)
+        #expect(String(decoding: s.fastJSON(), as: UTF8.self).contains(#""observed_at":"2026-01-01T00:00:00Z""#))
+    }
+
     @Test func documentsMatchTheEncodedModel() throws {
         // The generated `document` conversion must agree with the Codable encoding of the same entity.
         for e in fleet(apps: 10, seed: 5).entities {
