@@ -10,5 +10,5 @@ anomaly {
   tags = { "anomaly", "airflow" },
   match = { kind = "dag" },
   series = function(dag) return dag.series.dag_duration end,
-  detector = detect.robust_z { window = 20, threshold = 4, direction = "up" },
+  detector = detect.robust_z { window = 20, threshold = 4, direction = "up", min_change = 0.3 },
 }

@@ -7,5 +7,5 @@ anomaly {
   tags = { "anomaly", "airflow", "capacity" },
   match = { kind = "dag" },
   series = function(dag) return dag.series.queue_wait end,
-  detector = detect.robust_z { window = 20, threshold = 5, direction = "up" },
+  detector = detect.robust_z { window = 20, threshold = 5, direction = "up", min_change = 0.5 },
 }

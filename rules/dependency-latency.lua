@@ -10,6 +10,6 @@ anomaly {
   tags = { "anomaly", "dependencies" },
   match = { kind = "series", metric = { "s3_latency", "db_latency" } },
   series = function(s) return s end,
-  detector = detect.robust_z { window = 30, threshold = 6, direction = "up" },
+  detector = detect.robust_z { window = 30, threshold = 6, direction = "up", min_change = 0.5 },
   sustained = 2,
 }

@@ -11,6 +11,6 @@ anomaly {
   tags = { "anomaly", "reliability" },
   match = { kind = "workload" },
   series = function(w) return w.series.memory end,
-  detector = detect.robust_z { window = 60, threshold = 6, direction = "up" },
+  detector = detect.robust_z { window = 60, threshold = 6, direction = "up", min_change = 0.2 },
   sustained = 3,
 }

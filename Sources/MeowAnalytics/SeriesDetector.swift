@@ -12,8 +12,10 @@ public enum SeriesDetector: Sendable, Hashable {
 
     /// Fires when a value is above `above` or below `below`.
     case threshold(above: Double?, below: Double?)
-    /// Robust z-score against the median and MAD of the previous `window` points.
-    case robustZ(window: Int, threshold: Double, direction: Direction)
+    /// Robust z-score against the median and MAD of the previous `window` points; with `minChange` > 0
+    /// the point must also differ from the median by at least that fraction of it (so a quiet series'
+    /// small moves, such as a daily ramp, do not fire on a tiny MAD).
+    case robustZ(window: Int, threshold: Double, direction: Direction, minChange: Double = 0)
     /// z-score against an exponentially weighted mean and variance (`alpha` = weight of the newest point).
     case ewma(alpha: Double, threshold: Double, direction: Direction)
     /// meow's default streaming ensemble (docs/detectors.md): fires when its calibrated score ≥ `score`.
@@ -49,7 +51,7 @@ public enum SeriesDetector: Sendable, Hashable {
                 let lo = below.map { v < $0 } ?? false
                 return Verdict(anomalous: hi || lo, value: v, expected: (below ?? -.infinity)...(above ?? .infinity), score: v)
             }
-        case .robustZ(let window, let threshold, let direction):
+        case .robustZ(let window, let threshold, let direction, let minChange):
             var out: [Verdict] = []
             out.reserveCapacity(values.count - first)
             for i in first..<values.count {
@@ -68,7 +70,8 @@ public enum SeriesDetector: Sendable, Hashable {
                     sigma = mad > 0 ? 1.2533 * mad : max(abs(median) * 0.01, 1e-9)
                 }
                 let z = (values[i] - median) / sigma
-                out.append(Verdict(anomalous: Self.exceeds(z, threshold, direction), value: values[i],
+                let bigEnough = abs(values[i] - median) >= minChange * abs(median)
+                out.append(Verdict(anomalous: bigEnough && Self.exceeds(z, threshold, direction), value: values[i],
                                    expected: (median - threshold * sigma)...(median + threshold * sigma), score: z))
             }
             return out

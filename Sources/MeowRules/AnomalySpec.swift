@@ -34,7 +34,7 @@ public struct AnomalySpec: Sendable, Hashable {
             return .success(dir)
         }
         let known: [String: Set<String>] = [
-            "robust_z": ["detector", "window", "threshold", "direction"],
+            "robust_z": ["detector", "window", "threshold", "direction", "min_change"],
             "ewma": ["detector", "alpha", "threshold", "direction"],
             "threshold": ["detector", "above", "below"],
             "default": ["detector", "score"],
@@ -50,7 +50,8 @@ public struct AnomalySpec: Sendable, Hashable {
             switch name {
             case "robust_z":
                 detector = .robustZ(window: Int(try number("window", 30, 5...10_000).get()),
-                                    threshold: try number("threshold", 3.5, 0.5...100).get(), direction: try direction().get())
+                                    threshold: try number("threshold", 3.5, 0.5...100).get(), direction: try direction().get(),
+                                    minChange: try number("min_change", 0, 0...100).get())
             case "ewma":
                 detector = .ewma(alpha: try number("alpha", 0.3, 0.001...1).get(),
                                  threshold: try number("threshold", 3.5, 0.5...100).get(), direction: try direction().get())

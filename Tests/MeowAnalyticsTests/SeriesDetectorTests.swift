@@ -20,6 +20,13 @@ import Testing
         #expect(SeriesDetector.robustZ(window: 30, threshold: 4, direction: .down).evaluate(drop).last!.anomalous)
     }
 
+    @Test func minChangeIgnoresSmallMovesOfAQuietSeries() {
+        let quiet: [Double] = [0.040, 0.041, 0.040, 0.041, 0.040, 0.041, 0.040, 0.041, 0.046]
+        #expect(SeriesDetector.robustZ(window: 30, threshold: 4, direction: .up).evaluate(quiet).last!.anomalous)
+        #expect(!SeriesDetector.robustZ(window: 30, threshold: 4, direction: .up, minChange: 0.5).evaluate(quiet).last!.anomalous)
+        #expect(SeriesDetector.robustZ(window: 30, threshold: 4, direction: .up, minChange: 0.5).evaluate(quiet.dropLast() + [0.2]).last!.anomalous)
+    }
+
     @Test func aShortHistoryJudgesNothing() {
         let v = SeriesDetector.robustZ(window: 30, threshold: 3, direction: .both).evaluate([1, 1, 100])
         #expect(v.allSatisfy { !$0.anomalous })

@@ -46,8 +46,8 @@ import Testing
         #expect(spikeTotal >= 6 && dagTotal >= 9)
         #expect(spikeHit * 2 > spikeTotal, "resource spikes detected: \(spikeHit)/\(spikeTotal)")
         #expect(dagHit * 2 > dagTotal, "long DAG runs detected: \(dagHit)/\(dagTotal)")
-        // few: fewer false alarms than faults injected
-        #expect(falseAlarms < spikeTotal + dagTotal, "false alarms: \(falseAlarms)")
+        // few: at most 3 anomalies on nothing that was injected, over 36 simulated hours of 180 workloads
+        #expect(falseAlarms <= 3, "false alarms: \(falseAlarms)")
     }
 
     @Test func aRunStreamsFiringAndResolvedEventsWithTimes() throws {
