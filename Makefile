@@ -12,7 +12,7 @@ all: build
 help:
 	@echo "make demo   build meow and simulate a day of a fleet with faults (no external service needed)"
 	@echo "make test   install what the tests need, then run every test (Swift tests + rule tests)"
-	@echo "make bench  release build, then the evaluation and anomaly benchmarks"
+	@echo "make bench  release build, then the evaluation, fleet simulator and anomaly benchmarks"
 
 # Debian's Lua 5.4 (C build) for the embedded engine; installed only when pkg-config can't find it.
 lua:
@@ -50,6 +50,7 @@ test: deps pydeps
 
 bench: release
 	$(BIN_RELEASE) bench eval --rules rules --apps 10000
+	$(BIN_RELEASE) bench fleet
 	$(BIN_RELEASE) bench anomaly --data ../shared/nab-dev/data --labels ../shared/nab-dev/labels/combined_windows.json
 
 clean:
