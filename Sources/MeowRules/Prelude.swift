@@ -27,26 +27,18 @@ enum Prelude {
       return info
     end
 
-    function env.policy(spec)
-      local info = declare("policy", spec, 2)
-      local _, line = where(2)
-      info.line = line
-      return spec
+    -- policy { ... }, anomaly { ... }, remediation { ... }: record the declaration and where it is.
+    local function declarer(kind)
+      return function(spec)
+        local info = declare(kind, spec, 2)
+        local _, line = where(2)
+        info.line = line
+        return spec
+      end
     end
-
-    function env.anomaly(spec)
-      local info = declare("anomaly", spec, 2)
-      local _, line = where(2)
-      info.line = line
-      return spec
-    end
-
-    function env.remediation(spec)
-      local info = declare("remediation", spec, 2)
-      local _, line = where(2)
-      info.line = line
-      return spec
-    end
+    env.policy = declarer("policy")
+    env.anomaly = declarer("anomaly")
+    env.remediation = declarer("remediation")
 
     -- Detectors run natively in the host; these build their descriptions.
     local function detector(name)

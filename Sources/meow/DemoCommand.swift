@@ -30,21 +30,13 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
 
     func run() throws {
-        guard let duration = Timestamp.parseDuration(self.duration), duration > 0 else { throw InputError("--duration \(self.duration): expected a duration like 24h") }
-        guard let step = Timestamp.parseDuration(self.step), step > 0 else { throw InputError("--step \(self.step): expected a duration like 5m") }
-        guard let history = Timestamp.parseDuration(self.history) else { throw InputError("--history \(self.history): expected a duration like 6h") }
+        let (options, duration, step) = try SimulationSettings.parse(
+            apps: apps, seed: seed, faults: faults, duration: self.duration, step: self.step, history: history)
         let engine = try RuleEngine(directory: try rulesDir.url(), displayPath: rulesDir.rules)
         if !engine.loadErrors.isEmpty {
             for e in engine.loadErrors { Console.error(e.description) }
             throw ExitCode(2)
         }
-        var options = SimulationOptions()
-        options.fleet.apps = apps
-        options.fleet.seed = seed
-        options.history = history
-        options.step = step
-        options.faults = faults
-        options.faultWindow = duration
         let started = Date()
         let simulator = FleetSimulator(options: options)
         let run = SimulationRun(engine: engine, simulator: simulator)
@@ -56,6 +48,28 @@ struct DemoCommand: ParsableCommand {
         case .json: print(try Console.json(report.json))
         case .text: print(report.text())
         }
+    }
+}
+
+/// The simulation options `meow demo` and `meow simulate --fleet` share, parsed with clear errors.
+enum SimulationSettings {
+    static func parse(apps: Int, seed: UInt64, faults: Int, duration: String, step: String, history: String) throws
+        -> (SimulationOptions, duration: TimeInterval, step: TimeInterval)
+    {
+        guard let d = Timestamp.parseDuration(duration), d > 0 else { throw InputError("--duration \(duration): expected a duration like 24h") }
+        guard let s = Timestamp.parseDuration(step), s > 0 else { throw InputError("--step \(step): expected a duration like 10m") }
+        guard let h = Timestamp.parseDuration(history) else { throw InputError("--history \(history): expected a duration like 6h") }
+        guard d / s <= 100_000 else { throw InputError("--duration / --step is more than 100000 steps") }
+        guard (1...100_000).contains(apps) else { throw InputError("--apps must be between 1 and 100000") }
+        guard faults >= 0 else { throw InputError("--faults must not be negative") }
+        var options = SimulationOptions()
+        options.fleet.apps = apps
+        options.fleet.seed = seed
+        options.history = h
+        options.step = s
+        options.faults = faults
+        options.faultWindow = d
+        return (options, d, s)
     }
 }
 

@@ -89,19 +89,10 @@ struct SimulateCommand: ParsableCommand {
 
 extension SimulateCommand {
     func runFleet() throws {
-        guard let duration = Timestamp.parseDuration(self.duration), duration > 0 else { throw InputError("--duration \(self.duration): expected a duration like 24h") }
-        guard let step = Timestamp.parseDuration(self.step), step > 0 else { throw InputError("--step \(self.step): expected a duration like 10m") }
-        guard let history = Timestamp.parseDuration(self.history) else { throw InputError("--history \(self.history): expected a duration like 6h") }
-        guard duration / step <= 100_000 else { throw InputError("--duration / --step is more than 100000 steps") }
+        let (options, duration, step) = try SimulationSettings.parse(
+            apps: apps, seed: seed, faults: faults, duration: self.duration, step: self.step, history: history)
         let engine = try RuleEngine(directory: try rulesDir.url(), displayPath: rulesDir.rules)
         for e in engine.loadErrors { Console.error(e.description) }
-        var options = SimulationOptions()
-        options.fleet.apps = apps
-        options.fleet.seed = seed
-        options.history = history
-        options.step = step
-        options.faults = faults
-        options.faultWindow = duration
         let run = SimulationRun(engine: engine, simulator: FleetSimulator(options: options))
         let bar = ProgressBar(label: "simulating \(self.duration)")
         var count = 0

@@ -135,6 +135,36 @@ struct CLI {
         #expect(decisions.contains { $0["type"] as? String == "violation" })
     }
 
+    @Test func demoReportsFaultsAndFindings() throws {
+        let r = try CLI.run(["demo", "--apps", "8", "--faults", "3", "--duration", "3h", "--output", "json"])
+        #expect(r.status == 0)
+        let json = try r.json()
+        #expect((json["environments"] as? [[String: Any]])?.count == 3)
+        let faults = try #require(json["faults"] as? [[String: Any]])
+        #expect(faults.count == 3)
+        #expect(faults.allSatisfy { $0["detected"] is Bool && $0["fault"] is [String: Any] })
+        #expect(json["false_alarms"] is Int)
+        #expect(json["steps"] as? Int == 18)
+        #expect(try CLI.run(["demo", "--duration", "soon"]).status == 2)
+    }
+
+    @Test func simulateFleetStreamsJSONLinesWithTimes() throws {
+        let truth = tmp.appendingPathComponent("truth.json")
+        let r = try CLI.run(["simulate", "--rules", "rules", "--fleet", "--apps", "6", "--faults", "2", "--duration", "2h",
+                             "--step", "20m", "--output", "json", "--truth", truth.path])
+        #expect(r.status == 1)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(["firing", "resolved"].contains(o["event"] as? String ?? ""))
+            #expect((o["time"] as? String)?.hasPrefix("2026-01-01T") == true)
+        }
+        let faults = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: truth)) as? [[String: Any]])
+        #expect(faults.count == 2)
+        #expect(try CLI.run(["simulate", "--rules", "rules"]).status == 2)  // neither --state nor --fleet
+    }
+
     @Test func fleetIsByteIdenticalForASeed() throws {
         let a = try CLI.run(["fleet", "--apps", "40", "--seed", "9"])
         let b = try CLI.run(["fleet", "--apps", "40", "--seed", "9"])
