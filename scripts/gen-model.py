@@ -441,5 +441,14 @@ def main():
         fh.write("\n")
 
 
+def format_swift():
+    """Formats the generated Swift like the rest of the code (the committed .swift-format), when available."""
+    import shutil, subprocess
+    if shutil.which("swift"):
+        src = os.path.join(ROOT, "Sources", "MeowModel")
+        subprocess.run(["swift", "format", "-i", "-r", src], cwd=ROOT, check=False)
+
+
 if __name__ == "__main__":
     main()
+    format_swift()

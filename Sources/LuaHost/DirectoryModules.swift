@@ -17,7 +17,11 @@ public struct DirectoryModules: Sendable {
         guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains), !name.hasPrefix("."),
             !name.hasSuffix("."), !name.contains("..")
         else {
-            return .failure(LuaError(message: "module '\(name)' not allowed: use a dotted name of a .lua file under the rules directory (e.g. require(\"lib.util\"))", kind: .host))
+            return .failure(
+                LuaError(
+                    message:
+                        "module '\(name)' not allowed: use a dotted name of a .lua file under the rules directory (e.g. require(\"lib.util\"))",
+                    kind: .host))
         }
         let relative = name.replacingOccurrences(of: ".", with: "/") + ".lua"
         let url = root.appendingPathComponent(relative).standardizedFileURL.resolvingSymlinksInPath()

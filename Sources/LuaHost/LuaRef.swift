@@ -1,3 +1,5 @@
+import MeowModel
+
 /// A value kept alive in a Lua state's registry (a function, an environment table). Valid only in the state
 /// that made it; give it back with `LuaState.release(_:)` when done.
 public struct LuaRef: Sendable, Hashable {
@@ -16,5 +18,3 @@ public enum LuaArgument: Sendable {
     /// A plain value, copied into a fresh Lua table (fixtures, options).
     case value(Value)
 }
-
-import MeowModel

@@ -104,7 +104,9 @@ public final class LuaState {
     /// Calls `function` with `arguments` under `budget`, at evaluation time `now` (Unix seconds), and returns
     /// its first result converted to a `Value` (entity proxies in it become the entity's id). The result is
     /// read raw: no metamethod of a returned value runs.
-    public func call(_ function: LuaRef, _ arguments: [LuaArgument], budget: Budget, now: Double) -> (result: Result<Value, LuaError>, usage: BudgetUsage) {
+    public func call(_ function: LuaRef, _ arguments: [LuaArgument], budget: Budget, now: Double) -> (
+        result: Result<Value, LuaError>, usage: BudgetUsage
+    ) {
         var cb = budget.c
         var out: UnsafeMutablePointer<UInt8>? = nil
         var outLen = 0
@@ -174,7 +176,9 @@ public final class LuaState {
         return a
     }
 
-    private func withArgs<R>(_ arguments: [LuaArgument], _ packs: inout [[UInt8]], _ body: (UnsafeBufferPointer<meow_arg>) -> R) -> R {
+    private func withArgs<R>(_ arguments: [LuaArgument], _ packs: inout [[UInt8]], _ body: (UnsafeBufferPointer<meow_arg>) -> R)
+        -> R
+    {
         // Pointers into `packs` must stay valid during the call: pin every buffer first.
         func pin(_ i: Int, _ acc: [meow_arg]) -> R {
             if i == arguments.count { return acc.withUnsafeBufferPointer(body) }
@@ -237,7 +241,9 @@ public final class LuaState {
         output.append(outputBytes <= maxOutputBytes ? text : String(text.prefix(256)) + " …(output truncated)")
     }
 
-    fileprivate func resolveModule(_ name: String, _ source: UnsafeMutablePointer<meow_value>, _ chunk: UnsafeMutablePointer<meow_value>) -> Int32 {
+    fileprivate func resolveModule(
+        _ name: String, _ source: UnsafeMutablePointer<meow_value>, _ chunk: UnsafeMutablePointer<meow_value>
+    ) -> Int32 {
         guard let resolver = moduleResolver else {
             moduleSource = Array("require is not available here".utf8)
             moduleSource.withUnsafeBufferPointer { fillBytes(source, $0) }
@@ -307,29 +313,31 @@ private func state(_ ctx: UnsafeMutableRawPointer?) -> LuaState {
 
 // C trampolines' Swift halves. They never call a Lua function that can raise.
 
-private let docLookup: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafePointer<CChar>?, Int, Int64, UnsafeMutablePointer<meow_value>?) -> Int32 = {
-    ctx, node, key, keyLen, intKey, out in
-    let lua = state(ctx)
-    guard let out, let docs = lua.documents, let container = docs.node(node) else {
-        return out.map { lua.fillError($0, "entity data is no longer available") } ?? 1
-    }
-    let value: Value?
-    switch container {
-    case .object(let o):
-        if let key {
-            let k = String(decoding: UnsafeRawBufferPointer(start: key, count: keyLen), as: UTF8.self)
-            value = o[k]
-        } else {
-            value = nil
+private let docLookup:
+    @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafePointer<CChar>?, Int, Int64, UnsafeMutablePointer<meow_value>?) ->
+        Int32 = {
+            ctx, node, key, keyLen, intKey, out in
+            let lua = state(ctx)
+            guard let out, let docs = lua.documents, let container = docs.node(node) else {
+                return out.map { lua.fillError($0, "entity data is no longer available") } ?? 1
+            }
+            let value: Value?
+            switch container {
+            case .object(let o):
+                if let key {
+                    let k = String(decoding: UnsafeRawBufferPointer(start: key, count: keyLen), as: UTF8.self)
+                    value = o[k]
+                } else {
+                    value = nil
+                }
+            case .array(let a):
+                value = key == nil && intKey >= 1 && intKey <= a.count ? a[Int(intKey - 1)] : nil
+            default:
+                value = nil
+            }
+            _ = lua.fill(out, value ?? .null)
+            return 0
         }
-    case .array(let a):
-        value = key == nil && intKey >= 1 && intKey <= a.count ? a[Int(intKey - 1)] : nil
-    default:
-        value = nil
-    }
-    _ = lua.fill(out, value ?? .null)
-    return 0
-}
 
 private let docLength: @convention(c) (UnsafeMutableRawPointer?, UInt32) -> Int64 = { ctx, node in
     switch state(ctx).documents?.node(node) {
@@ -339,34 +347,37 @@ private let docLength: @convention(c) (UnsafeMutableRawPointer?, UInt32) -> Int6
     }
 }
 
-private let docEntry: @convention(c) (UnsafeMutableRawPointer?, UInt32, Int64, UnsafeMutablePointer<meow_value>?, UnsafeMutablePointer<meow_value>?) -> Int32 = {
-    ctx, node, position, key, value in
-    let lua = state(ctx)
-    guard let key, let value, let docs = lua.documents, let container = docs.node(node), position >= 0 else { return 0 }
-    switch container {
-    case .array(let a):
-        guard position < a.count else { return 0 }
-        key.pointee.type = Int32(MEOW_V_INT)
-        key.pointee.i = position + 1
-        _ = lua.fill(value, a[Int(position)])
-        return 1
-    case .object(let o):
-        let keys = docs.keys(of: node)
-        guard position < keys.count else { return 0 }
-        let k = keys[Int(position)]
-        let used = lua.fill(key, .string(k))
-        _ = lua.fill(value, o[k] ?? .null, scratchOffset: used)
-        // The value's string may have grown (moved) the scratch buffer: re-point the key into it.
-        if value.pointee.type == Int32(MEOW_V_STR), let vs = value.pointee.s {
-            key.pointee.s = vs - used
+private let docEntry:
+    @convention(c) (UnsafeMutableRawPointer?, UInt32, Int64, UnsafeMutablePointer<meow_value>?, UnsafeMutablePointer<meow_value>?)
+        -> Int32 = {
+            ctx, node, position, key, value in
+            let lua = state(ctx)
+            guard let key, let value, let docs = lua.documents, let container = docs.node(node), position >= 0 else { return 0 }
+            switch container {
+            case .array(let a):
+                guard position < a.count else { return 0 }
+                key.pointee.type = Int32(MEOW_V_INT)
+                key.pointee.i = position + 1
+                _ = lua.fill(value, a[Int(position)])
+                return 1
+            case .object(let o):
+                let keys = docs.keys(of: node)
+                guard position < keys.count else { return 0 }
+                let k = keys[Int(position)]
+                let used = lua.fill(key, .string(k))
+                _ = lua.fill(value, o[k] ?? .null, scratchOffset: used)
+                // The value's string may have grown (moved) the scratch buffer: re-point the key into it.
+                if value.pointee.type == Int32(MEOW_V_STR), let vs = value.pointee.s {
+                    key.pointee.s = vs - used
+                }
+                return 1
+            default:
+                return 0
+            }
         }
-        return 1
-    default:
-        return 0
-    }
-}
 
-private let docDescribe: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafeMutablePointer<meow_value>?) -> Int32 = { ctx, node, out in
+private let docDescribe: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafeMutablePointer<meow_value>?) -> Int32 = {
+    ctx, node, out in
     let lua = state(ctx)
     guard let out, let docs = lua.documents else { return 1 }
     if Int(node) < docs.roots.count {
@@ -382,25 +393,30 @@ private let hostPrint: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<C
     state(ctx).appendOutput(String(decoding: UnsafeRawBufferPointer(start: text, count: len), as: UTF8.self))
 }
 
-private let hostModule: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<meow_value>?, UnsafeMutablePointer<meow_value>?) -> Int32 = {
-    ctx, name, len, source, chunk in
-    guard let name, let source, let chunk else { return 1 }
-    let n = String(decoding: UnsafeRawBufferPointer(start: name, count: len), as: UTF8.self)
-    return state(ctx).resolveModule(n, source, chunk)
-}
+private let hostModule:
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<meow_value>?, UnsafeMutablePointer<meow_value>?
+    ) -> Int32 = {
+        ctx, name, len, source, chunk in
+        guard let name, let source, let chunk else { return 1 }
+        let n = String(decoding: UnsafeRawBufferPointer(start: name, count: len), as: UTF8.self)
+        return state(ctx).resolveModule(n, source, chunk)
+    }
 
-private let hostFind: @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<UInt32>?, Int64) -> Int64 = {
-    ctx, mode, arg, len, ids, cap in
-    guard let arg, let docs = state(ctx).documents else { return 0 }
-    let a = String(decoding: UnsafeRawBufferPointer(start: arg, count: len), as: UTF8.self)
-    let found: [UInt32]
-    if mode == 1 {
-        found = docs.idIndex[a].map { [UInt32($0)] } ?? []
-    } else {
-        found = docs.kindIndex[a] ?? []
-    }
-    if let ids {
-        for (i, n) in found.prefix(Int(cap)).enumerated() { ids[i] = n }
-    }
-    return Int64(found.count)
-}
+private let hostFind:
+    @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<UInt32>?, Int64) -> Int64 =
+        {
+            ctx, mode, arg, len, ids, cap in
+            guard let arg, let docs = state(ctx).documents else { return 0 }
+            let a = String(decoding: UnsafeRawBufferPointer(start: arg, count: len), as: UTF8.self)
+            let found: [UInt32]
+            if mode == 1 {
+                found = docs.idIndex[a].map { [UInt32($0)] } ?? []
+            } else {
+                found = docs.kindIndex[a] ?? []
+            }
+            if let ids {
+                for (i, n) in found.prefix(Int(cap)).enumerated() { ids[i] = n }
+            }
+            return Int64(found.count)
+        }

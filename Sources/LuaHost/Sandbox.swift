@@ -11,174 +11,174 @@
 /// `print` that the host captures.
 enum Sandbox {
     static let bootstrap = #"""
-    local priv = ...
+        local priv = ...
 
-    -- Allowed globals. Everything else (io, os.execute, debug, package, dofile, loadfile, string.dump,
-    -- collectgarbage options other than "count", warn) does not exist inside the sandbox.
-    local BASE = {
-      "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget",
-      "rawlen", "rawset", "select", "tonumber", "tostring", "type",
-    }
-    local LIBS = {
-      string = { "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower", "match", "rep",
-                 "reverse", "sub", "upper", "pack", "packsize", "unpack" },
-      table = { "concat", "insert", "pack", "remove", "sort", "unpack" },
-      math = { "abs", "acos", "asin", "atan", "ceil", "cos", "deg", "exp", "floor", "fmod", "huge",
-               "log", "max", "maxinteger", "min", "mininteger", "modf", "pi", "rad", "random", "sin",
-               "sqrt", "tan", "tointeger", "type", "ult" },
-      utf8 = { "char", "charpattern", "codepoint", "codes", "len", "offset" },
-      coroutine = { "close", "create", "isyieldable", "resume", "running", "status", "wrap", "yield" },
-    }
+        -- Allowed globals. Everything else (io, os.execute, debug, package, dofile, loadfile, string.dump,
+        -- collectgarbage options other than "count", warn) does not exist inside the sandbox.
+        local BASE = {
+          "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget",
+          "rawlen", "rawset", "select", "tonumber", "tostring", "type",
+        }
+        local LIBS = {
+          string = { "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower", "match", "rep",
+                     "reverse", "sub", "upper", "pack", "packsize", "unpack" },
+          table = { "concat", "insert", "pack", "remove", "sort", "unpack" },
+          math = { "abs", "acos", "asin", "atan", "ceil", "cos", "deg", "exp", "floor", "fmod", "huge",
+                   "log", "max", "maxinteger", "min", "mininteger", "modf", "pi", "rad", "random", "sin",
+                   "sqrt", "tan", "tointeger", "type", "ult" },
+          utf8 = { "char", "charpattern", "codepoint", "codes", "len", "offset" },
+          coroutine = { "close", "create", "isyieldable", "resume", "running", "status", "wrap", "yield" },
+        }
 
-    local base = priv.base
-    local ipairs, pairs, type, error, tostring, select = base.ipairs, base.pairs, base.type, base.error, base.tostring, base.select
-    local raw_setmetatable, math_floor, math_type, concat = base.setmetatable, priv.math.floor, priv.math.type, priv.table.concat
-    local pcall, table_pack, table_unpack = base.pcall, priv.table.pack, priv.table.unpack
-    local load_text, module_source, now, date, find, where = priv.load_text, priv.module, priv.now, priv.date, priv.find, priv.where
-    local VERSION = base._VERSION
-    -- math.random is deterministic: the same evaluation gives the same numbers.
-    priv.math.randomseed(20260101)
-    local _ENV = nil
+        local base = priv.base
+        local ipairs, pairs, type, error, tostring, select = base.ipairs, base.pairs, base.type, base.error, base.tostring, base.select
+        local raw_setmetatable, math_floor, math_type, concat = base.setmetatable, priv.math.floor, priv.math.type, priv.table.concat
+        local pcall, table_pack, table_unpack = base.pcall, priv.table.pack, priv.table.unpack
+        local load_text, module_source, now, date, find, where = priv.load_text, priv.module, priv.now, priv.date, priv.find, priv.where
+        local VERSION = base._VERSION
+        -- math.random is deterministic: the same evaluation gives the same numbers.
+        priv.math.randomseed(20260101)
+        local _ENV = nil
 
-    local function copy(names, src)
-      local t = {}
-      for _, n in ipairs(names) do t[n] = src[n] end
-      return t
-    end
-    -- Taken now: the real global table is emptied once this chunk returns.
-    local base_functions = copy(BASE, base)
-
-    -- table.move in Lua: the C one loops over any range inside C, out of reach of the budget hook.
-    local function table_move(a1, f, e, t, a2)
-      if a2 == nil then a2 = a1 end
-      if math_type(f) ~= "integer" or math_type(e) ~= "integer" or math_type(t) ~= "integer" then
-        error("bad argument to 'move' (number has no integer representation)", 2)
-      end
-      if e >= f then
-        if t > e or t <= f or a1 ~= a2 then
-          for i = 0, e - f do a2[t + i] = a1[f + i] end
-        else
-          for i = e - f, 0, -1 do a2[t + i] = a1[f + i] end
+        local function copy(names, src)
+          local t = {}
+          for _, n in ipairs(names) do t[n] = src[n] end
+          return t
         end
-      end
-      return a2
-    end
+        -- Taken now: the real global table is emptied once this chunk returns.
+        local base_functions = copy(BASE, base)
 
-    -- os: the clock is the evaluation time, in UTC, so runs and replays reproduce.
-    local function os_time(t)
-      if t == nil then return math_floor(now()) end
-      if type(t) ~= "table" then error("bad argument #1 to 'time' (table expected, got " .. type(t) .. ")", 2) end
-      local y, m, d = t.year, t.month, t.day
-      if y == nil then error("field 'year' missing in date table", 2) end
-      if m == nil then error("field 'month' missing in date table", 2) end
-      if d == nil then error("field 'day' missing in date table", 2) end
-      local H, M, S = t.hour or 12, t.min or 0, t.sec or 0
-      y = y + (m - 1) // 12
-      m = (m - 1) % 12 + 1
-      local yy = m <= 2 and y - 1 or y
-      local era = yy // 400
-      local yoe = yy - era * 400
-      local doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
-      local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-      return math_floor((era * 146097 + doe - 719468) * 86400 + H * 3600 + M * 60 + S)
-    end
-
-    local function os_date(fmt, t)
-      fmt = fmt or "%c"
-      if type(fmt) ~= "string" then error("bad argument #1 to 'date' (string expected)", 2) end
-      if fmt:sub(1, 1) ~= "!" then fmt = "!" .. fmt end
-      return date(fmt, t or math_floor(now()))
-    end
-
-    -- xpcall whose handler runs after the stack has unwound. Lua runs a message handler inside the
-    -- raising code, where hooks are off: a handler that loops there could never be stopped.
-    local function xpcall(f, handler, ...)
-      if type(handler) ~= "function" then
-        error("bad argument #2 to 'xpcall' (function expected, got " .. type(handler) .. ")", 2)
-      end
-      local results = table_pack(pcall(f, ...))
-      if results[1] then return table_unpack(results, 1, results.n) end
-      local _, handled = pcall(handler, results[2])
-      return false, handled
-    end
-
-    local STRICT = {
-      __index = function(_, k) error("undefined global '" .. tostring(k) .. "'", 2) end,
-      __metatable = false,
-    }
-
-    local new_env
-
-    local function make_load(env)
-      return function(chunk, chunkname, mode, ...)
-        local e = env
-        if select("#", ...) > 0 then e = ... end
-        if type(chunk) == "function" then
-          local parts = {}
-          while true do
-            local piece = chunk()
-            if piece == nil or piece == "" then break end
-            if type(piece) ~= "string" then return nil, "reader function must return a string" end
-            parts[#parts + 1] = piece
+        -- table.move in Lua: the C one loops over any range inside C, out of reach of the budget hook.
+        local function table_move(a1, f, e, t, a2)
+          if a2 == nil then a2 = a1 end
+          if math_type(f) ~= "integer" or math_type(e) ~= "integer" or math_type(t) ~= "integer" then
+            error("bad argument to 'move' (number has no integer representation)", 2)
           end
-          chunk = concat(parts)
-        elseif type(chunk) ~= "string" then
-          error("bad argument #1 to 'load' (string expected, got " .. type(chunk) .. ")", 2)
+          if e >= f then
+            if t > e or t <= f or a1 ~= a2 then
+              for i = 0, e - f do a2[t + i] = a1[f + i] end
+            else
+              for i = e - f, 0, -1 do a2[t + i] = a1[f + i] end
+            end
+          end
+          return a2
         end
-        -- Whatever mode the caller asks for, only text chunks load: bytecode can escape the VM.
-        return load_text(chunk, chunkname or "=(load)", e)
-      end
-    end
 
-    local function make_require()
-      local loaded = {}
-      return function(name)
-        if type(name) ~= "string" then error("bad argument #1 to 'require' (string expected)", 2) end
-        local cached = loaded[name]
-        if cached ~= nil then return cached end
-        local source, chunkname = module_source(name)
-        if source == nil then error(chunkname, 2) end
-        local menv = new_env("module", chunkname)
-        local fn, err = load_text(source, chunkname, menv)
-        if fn == nil then error(err, 2) end
-        loaded[name] = true
-        local result = fn(name)
-        if result == nil then result = true end
-        loaded[name] = result
-        return result
-      end
-    end
+        -- os: the clock is the evaluation time, in UTC, so runs and replays reproduce.
+        local function os_time(t)
+          if t == nil then return math_floor(now()) end
+          if type(t) ~= "table" then error("bad argument #1 to 'time' (table expected, got " .. type(t) .. ")", 2) end
+          local y, m, d = t.year, t.month, t.day
+          if y == nil then error("field 'year' missing in date table", 2) end
+          if m == nil then error("field 'month' missing in date table", 2) end
+          if d == nil then error("field 'day' missing in date table", 2) end
+          local H, M, S = t.hour or 12, t.min or 0, t.sec or 0
+          y = y + (m - 1) // 12
+          m = (m - 1) % 12 + 1
+          local yy = m <= 2 and y - 1 or y
+          local era = yy // 400
+          local yoe = yy - era * 400
+          local doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+          local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+          return math_floor((era * 146097 + doe - 719468) * 86400 + H * 3600 + M * 60 + S)
+        end
 
-    new_env = function(kind, filename)
-      local env = {}
-      for _, n in ipairs(BASE) do env[n] = base_functions[n] end
-      for lib, names in pairs(LIBS) do env[lib] = copy(names, priv[lib]) end
-      env.xpcall = xpcall
-      env.table.move = table_move
-      env.setmetatable = priv.setmetatable
-      env.collectgarbage = priv.collectgarbage
-      env.print = priv.print
-      env.os = {
-        time = os_time,
-        date = os_date,
-        clock = function() return now() end,
-        difftime = function(a, b) return a - (b or 0) end,
-      }
-      -- Read-only look-ups in the snapshot being evaluated.
-      env.state = {
-        get = function(id) return find(1, id) end,
-        list = function(kind) return find(2, kind) end,
-      }
-      env.load = make_load(env)
-      env.require = make_require()
-      -- where(level) -> file, line: for a language prelude to record where things are declared. The
-      -- prelude takes it out of the globals before any rule code runs.
-      env.__meow_where = where
-      env._VERSION = VERSION
-      env._G = env
-      return raw_setmetatable(env, STRICT)
-    end
+        local function os_date(fmt, t)
+          fmt = fmt or "%c"
+          if type(fmt) ~= "string" then error("bad argument #1 to 'date' (string expected)", 2) end
+          if fmt:sub(1, 1) ~= "!" then fmt = "!" .. fmt end
+          return date(fmt, t or math_floor(now()))
+        end
 
-    return new_env
-    """#
+        -- xpcall whose handler runs after the stack has unwound. Lua runs a message handler inside the
+        -- raising code, where hooks are off: a handler that loops there could never be stopped.
+        local function xpcall(f, handler, ...)
+          if type(handler) ~= "function" then
+            error("bad argument #2 to 'xpcall' (function expected, got " .. type(handler) .. ")", 2)
+          end
+          local results = table_pack(pcall(f, ...))
+          if results[1] then return table_unpack(results, 1, results.n) end
+          local _, handled = pcall(handler, results[2])
+          return false, handled
+        end
+
+        local STRICT = {
+          __index = function(_, k) error("undefined global '" .. tostring(k) .. "'", 2) end,
+          __metatable = false,
+        }
+
+        local new_env
+
+        local function make_load(env)
+          return function(chunk, chunkname, mode, ...)
+            local e = env
+            if select("#", ...) > 0 then e = ... end
+            if type(chunk) == "function" then
+              local parts = {}
+              while true do
+                local piece = chunk()
+                if piece == nil or piece == "" then break end
+                if type(piece) ~= "string" then return nil, "reader function must return a string" end
+                parts[#parts + 1] = piece
+              end
+              chunk = concat(parts)
+            elseif type(chunk) ~= "string" then
+              error("bad argument #1 to 'load' (string expected, got " .. type(chunk) .. ")", 2)
+            end
+            -- Whatever mode the caller asks for, only text chunks load: bytecode can escape the VM.
+            return load_text(chunk, chunkname or "=(load)", e)
+          end
+        end
+
+        local function make_require()
+          local loaded = {}
+          return function(name)
+            if type(name) ~= "string" then error("bad argument #1 to 'require' (string expected)", 2) end
+            local cached = loaded[name]
+            if cached ~= nil then return cached end
+            local source, chunkname = module_source(name)
+            if source == nil then error(chunkname, 2) end
+            local menv = new_env("module", chunkname)
+            local fn, err = load_text(source, chunkname, menv)
+            if fn == nil then error(err, 2) end
+            loaded[name] = true
+            local result = fn(name)
+            if result == nil then result = true end
+            loaded[name] = result
+            return result
+          end
+        end
+
+        new_env = function(kind, filename)
+          local env = {}
+          for _, n in ipairs(BASE) do env[n] = base_functions[n] end
+          for lib, names in pairs(LIBS) do env[lib] = copy(names, priv[lib]) end
+          env.xpcall = xpcall
+          env.table.move = table_move
+          env.setmetatable = priv.setmetatable
+          env.collectgarbage = priv.collectgarbage
+          env.print = priv.print
+          env.os = {
+            time = os_time,
+            date = os_date,
+            clock = function() return now() end,
+            difftime = function(a, b) return a - (b or 0) end,
+          }
+          -- Read-only look-ups in the snapshot being evaluated.
+          env.state = {
+            get = function(id) return find(1, id) end,
+            list = function(kind) return find(2, kind) end,
+          }
+          env.load = make_load(env)
+          env.require = make_require()
+          -- where(level) -> file, line: for a language prelude to record where things are declared. The
+          -- prelude takes it out of the globals before any rule code runs.
+          env.__meow_where = where
+          env._VERSION = VERSION
+          env._G = env
+          return raw_setmetatable(env, STRICT)
+        end
+
+        return new_env
+        """#
 }

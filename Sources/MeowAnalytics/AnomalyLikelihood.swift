@@ -29,8 +29,10 @@ public struct AnomalyLikelihood: Sendable {
     private var longSumSq = 0.0
     private var updatesSinceResum = 0
 
-    public init(historyWindow: Int = 8640, averagingWindow: Int = 10, learningPeriod: Int = 300,
-                minMean: Double = 0.03, minStd: Double = 0.0173) {
+    public init(
+        historyWindow: Int = 8640, averagingWindow: Int = 10, learningPeriod: Int = 300,
+        minMean: Double = 0.03, minStd: Double = 0.0173
+    ) {
         self.historyWindow = max(10, historyWindow)
         self.averagingWindow = max(1, averagingWindow)
         self.learningPeriod = max(2, min(learningPeriod, self.historyWindow))
@@ -115,10 +117,13 @@ public struct LikelihoodDetector: StreamingDetector {
     private var likelihood: AnomalyLikelihood
     private var range = RangeNovelty()
 
-    public init(base: any StreamingDetector = SeasonalBaselineDetector(), historyWindow: Int = 8640, averagingWindow: Int = 10,
-                learningPeriod: Int = 300, name: String = "likelihood") {
+    public init(
+        base: any StreamingDetector = SeasonalBaselineDetector(), historyWindow: Int = 8640, averagingWindow: Int = 10,
+        learningPeriod: Int = 300, name: String = "likelihood"
+    ) {
         self.base = AnyStreamingDetector(base)
-        likelihood = AnomalyLikelihood(historyWindow: historyWindow, averagingWindow: averagingWindow, learningPeriod: learningPeriod)
+        likelihood = AnomalyLikelihood(
+            historyWindow: historyWindow, averagingWindow: averagingWindow, learningPeriod: learningPeriod)
         self.name = name
     }
 

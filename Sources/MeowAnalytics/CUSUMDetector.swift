@@ -38,8 +38,10 @@ public struct CUSUMDetector: StreamingDetector {
     /// Gap (in learned spacings) after which the sums restart (default 3).
     public let gapFactor: Double = 3
 
-    public init(k: Double = 0.5, h: Double = 5, referenceAlpha: Double = 0.01, clip: Double = 3,
-                resetFactor: Double = 2, minPoints: Int = 20, name: String = "cusum") {
+    public init(
+        k: Double = 0.5, h: Double = 5, referenceAlpha: Double = 0.01, clip: Double = 3,
+        resetFactor: Double = 2, minPoints: Int = 20, name: String = "cusum"
+    ) {
         self.k = k
         self.h = h
         self.referenceAlpha = referenceAlpha
@@ -70,9 +72,10 @@ public struct CUSUMDetector: StreamingDetector {
             down = max(0, down - z - k)
             let s = max(up, down)
             let score = AnomalyCalibration.score(z: AnomalyCalibration.zHalf * s / h)
-            result = AnomalyScore(score: score, detector: name,
-                                  reason: score > 0 ? (up >= down ? "level shift up" : "level shift down") : "normal",
-                                  expected: (reference - 3 * sd)...(reference + 3 * sd), value: value)
+            result = AnomalyScore(
+                score: score, detector: name,
+                reason: score > 0 ? (up >= down ? "level shift up" : "level shift down") : "normal",
+                expected: (reference - 3 * sd)...(reference + 3 * sd), value: value)
             if s > resetFactor * h {
                 // Accept the new level.
                 reference = fast

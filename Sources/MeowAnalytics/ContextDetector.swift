@@ -24,7 +24,7 @@ public struct ContextModel: Sendable {
     private var origin = 0.0
     private var width = 0.0
     private var ready = false
-    private var recent: [Int] = []   // most recent bin first, at most maxOrder - 1 entries
+    private var recent: [Int] = []  // most recent bin first, at most maxOrder - 1 entries
     private var seen: [UInt64: Int32] = [:]
     /// Whether the last value fell in a bin never seen before (a new value level).
     public private(set) var lastBinNovel = false
@@ -61,7 +61,9 @@ public struct ContextModel: Sendable {
                 let lo = warm.min()!, hi = warm.max()!
                 origin = lo
                 let span = hi - lo
-                width = span > 0 && span.isFinite ? span / Double(bins)
+                width =
+                    span > 0 && span.isFinite
+                    ? span / Double(bins)
                     : max(abs(lo) * 1e-9, 1e-12)
                 if !width.isFinite || width <= 0 { width = .greatestFiniteMagnitude / 4 }
                 ready = true
@@ -119,8 +121,10 @@ public struct ContextDetector: StreamingDetector {
     private var model: ContextModel
     private var sinceAlert = Int.max
 
-    public init(bins: Int = 8, maxOrder: Int = 6, warmup: Int = 150, restLevel: Double = 0.75,
-                restPoints: Int = 150, name: String = "cad") {
+    public init(
+        bins: Int = 8, maxOrder: Int = 6, warmup: Int = 150, restLevel: Double = 0.75,
+        restPoints: Int = 150, name: String = "cad"
+    ) {
         model = ContextModel(bins: bins, maxOrder: maxOrder, warmup: warmup)
         self.restLevel = restLevel
         self.restPoints = max(0, restPoints)

@@ -3,7 +3,9 @@ import Foundation
 /// Name → detector factory, shared by `meow detect`, `meow bench anomaly` and the DSL's `detect.*`.
 public enum DetectorRegistry {
     /// Registered names, default first.
-    public static let names: [String] = ["default", "robust_z", "ewma", "seasonal", "cusum", "holt_winters", "windowed_gaussian", "cad", "likelihood"]
+    public static let names: [String] = [
+        "default", "robust_z", "ewma", "seasonal", "cusum", "holt_winters", "windowed_gaussian", "cad", "likelihood",
+    ]
 
     /// The single detectors whose signals the default combines (seasonal residual, context novelty).
     public static let componentNames: [String] = ["seasonal", "cad"]

@@ -37,9 +37,10 @@ public struct EWMADetector: StreamingDetector {
         if count >= minPoints {
             let z = (value - mean) / sd
             let s = AnomalyCalibration.score(z: z)
-            result = AnomalyScore(score: s, detector: name,
-                                  reason: s > 0 ? (z > 0 ? "above EWMA ± 3σ" : "below EWMA ± 3σ") : "normal",
-                                  expected: (mean - 3 * sd)...(mean + 3 * sd), value: value)
+            result = AnomalyScore(
+                score: s, detector: name,
+                reason: s > 0 ? (z > 0 ? "above EWMA ± 3σ" : "below EWMA ± 3σ") : "normal",
+                expected: (mean - 3 * sd)...(mean + 3 * sd), value: value)
         }
         floor.observe(value)
         count += 1

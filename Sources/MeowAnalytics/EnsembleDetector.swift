@@ -70,9 +70,11 @@ public struct EnsembleDetector: StreamingDetector {
         self.name = name
         range = RangeNovelty(tolerance: c.spatialTolerance)
         context = ContextModel(bins: c.contextBins, maxOrder: c.contextOrder, warmup: c.contextWarmup)
-        likelihoods = Array(repeating: AnomalyLikelihood(historyWindow: c.historyWindow, averagingWindow: c.averagingWindow,
-                                                         learningPeriod: c.learningPeriod, minMean: c.minMean, minStd: c.minStd),
-                            count: 6)
+        likelihoods = Array(
+            repeating: AnomalyLikelihood(
+                historyWindow: c.historyWindow, averagingWindow: c.averagingWindow,
+                learningPeriod: c.learningPeriod, minMean: c.minMean, minStd: c.minStd),
+            count: 6)
     }
 
     /// Log-scale score of a tail probability: `e/(e + 4)`, `e = max(0, −log10(tail) − 1)`.
@@ -86,9 +88,11 @@ public struct EnsembleDetector: StreamingDetector {
     public mutating func update(time: Double, value: Double) -> AnomalyScore {
         guard value.isFinite else { return .quiet(name, reason: "non-finite value ignored", value: value) }
         count += 1
-        let parts = [robust.update(time: time, value: value), ewma.update(time: time, value: value),
-                     seasonal.update(time: time, value: value), cusum.update(time: time, value: value),
-                     hw.update(time: time, value: value)]
+        let parts = [
+            robust.update(time: time, value: value), ewma.update(time: time, value: value),
+            seasonal.update(time: time, value: value), cusum.update(time: time, value: value),
+            hw.update(time: time, value: value),
+        ]
         let novelty = context.surprise(value)
         let gap = spacing.observe(time)
         if gap > config.gapFactor { sinceGap = 0 } else if sinceGap < Int.max { sinceGap += 1 }

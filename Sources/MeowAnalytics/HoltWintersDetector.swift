@@ -39,9 +39,11 @@ public struct HoltWintersDetector: StreamingDetector {
     private var count = 0
     private var floor = ScaleFloor()
 
-    public init(alpha: Double = 0.2, beta: Double = 0.01, gamma: Double = 0.1, phi: Double = 0.98,
-                residualAlpha: Double = 0.02, clip: Double = 4, maxSeason: Int = 2016, minPoints: Int = 20,
-                name: String = "holt_winters") {
+    public init(
+        alpha: Double = 0.2, beta: Double = 0.01, gamma: Double = 0.1, phi: Double = 0.98,
+        residualAlpha: Double = 0.02, clip: Double = 4, maxSeason: Int = 2016, minPoints: Int = 20,
+        name: String = "holt_winters"
+    ) {
         self.alpha = alpha; self.beta = beta; self.gamma = gamma; self.phi = phi
         self.residualAlpha = residualAlpha; self.clip = clip; self.maxSeason = maxSeason
         self.minPoints = max(3, minPoints); self.name = name
@@ -85,9 +87,10 @@ public struct HoltWintersDetector: StreamingDetector {
         if count > minPoints {
             let z = residual / sd
             let s = AnomalyCalibration.score(z: z)
-            result = AnomalyScore(score: s, detector: name,
-                                  reason: s > 0 ? (z > 0 ? "above Holt-Winters forecast" : "below Holt-Winters forecast") : "normal",
-                                  expected: (forecast - 3 * sd)...(forecast + 3 * sd), value: value)
+            result = AnomalyScore(
+                score: s, detector: name,
+                reason: s > 0 ? (z > 0 ? "above Holt-Winters forecast" : "below Holt-Winters forecast") : "normal",
+                expected: (forecast - 3 * sd)...(forecast + 3 * sd), value: value)
         }
         // Robust update.
         floor.observe(value)

@@ -12,8 +12,10 @@ public enum NABBenchmark {
     }
 
     /// Scores detector `name` on `files` for each profile. Returns nil for an unknown detector name.
-    public static func run(detector name: String, files: [NABDataFile],
-                           profiles: [NABProfile] = NABProfile.all) -> DetectorResult? {
+    public static func run(
+        detector name: String, files: [NABDataFile],
+        profiles: [NABProfile] = NABProfile.all
+    ) -> DetectorResult? {
         guard DetectorRegistry.make(name) != nil else { return nil }
         let start = DispatchTime.now().uptimeNanoseconds
         var scored: [NABScorer.ScoredFile] = []

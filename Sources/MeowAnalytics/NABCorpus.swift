@@ -31,10 +31,12 @@ public struct NABProfile: Sendable, Equatable, Hashable {
         var out: [NABProfile] = []
         for (name, value) in obj {
             guard let cm = (value as? [String: Any])?["CostMatrix"] as? [String: Any],
-                  let tp = (cm["tpWeight"] as? NSNumber)?.doubleValue,
-                  let fp = (cm["fpWeight"] as? NSNumber)?.doubleValue,
-                  let fn = (cm["fnWeight"] as? NSNumber)?.doubleValue else {
-                throw TimeSeriesCSVError(file: path, line: 0, message: "profile '\(name)' lacks CostMatrix tpWeight/fpWeight/fnWeight")
+                let tp = (cm["tpWeight"] as? NSNumber)?.doubleValue,
+                let fp = (cm["fpWeight"] as? NSNumber)?.doubleValue,
+                let fn = (cm["fnWeight"] as? NSNumber)?.doubleValue
+            else {
+                throw TimeSeriesCSVError(
+                    file: path, line: 0, message: "profile '\(name)' lacks CostMatrix tpWeight/fpWeight/fnWeight")
             }
             out.append(NABProfile(name: name, tpWeight: tp, fpWeight: fp, fnWeight: fn))
         }
@@ -68,7 +70,8 @@ public enum NABCorpus {
         do {
             return try JSONDecoder().decode([String: [[String]]].self, from: data)
         } catch {
-            throw TimeSeriesCSVError(file: path, line: 0,
+            throw TimeSeriesCSVError(
+                file: path, line: 0,
                 message: "labels must be a JSON object {\"<category>/<file>.csv\": [[start, end], ...]}: \(error)")
         }
     }
@@ -96,8 +99,10 @@ public enum NABCorpus {
     ///
     /// A file without a labels entry is an error (a NAB corpus labels every file, `[]` for none).
     /// Window bounds are mapped to the first row at or after the start and the last row at or before the end.
-    public static func load(dataDirectory: String, labelsPath: String,
-                            progress: ((String) -> Void)? = nil) throws -> [NABDataFile] {
+    public static func load(
+        dataDirectory: String, labelsPath: String,
+        progress: ((String) -> Void)? = nil
+    ) throws -> [NABDataFile] {
         let labels = try loadLabels(path: labelsPath)
         let files = try csvFiles(under: dataDirectory)
         if files.isEmpty {
@@ -111,12 +116,17 @@ public enum NABCorpus {
             for line in series.clampedLines {
                 progress?("warning: \(full):\(line): timestamp goes backwards; clamped to the previous row's")
             }
-            guard let raw = labels[rel] ?? labels.first(where: { rel.hasSuffix("/" + $0.key) || $0.key.hasSuffix("/" + rel) })?.value else {
+            guard
+                let raw = labels[rel]
+                    ?? labels.first(where: { rel.hasSuffix("/" + $0.key) || $0.key.hasSuffix("/" + rel) })?.value
+            else {
                 throw TimeSeriesCSVError(file: labelsPath, line: 0, message: "no labels entry for '\(rel)'")
             }
             var windows: [ClosedRange<Int>] = []
             for pair in raw {
-                guard pair.count == 2, let a = TimeSeriesCSV.parseTimestamp(pair[0]), let b = TimeSeriesCSV.parseTimestamp(pair[1]) else {
+                guard pair.count == 2, let a = TimeSeriesCSV.parseTimestamp(pair[0]),
+                    let b = TimeSeriesCSV.parseTimestamp(pair[1])
+                else {
                     throw TimeSeriesCSVError(file: labelsPath, line: 0, message: "bad window \(pair) for '\(rel)'")
                 }
                 if let w = rowRange(times: series.times, start: a, end: b) { windows.append(w) }

@@ -100,7 +100,7 @@ public enum NABScorer {
     public static func score(_ files: [ScoredFile], profile: NABProfile) -> ProfileResult {
         struct Point { var score: Double; var weight: Double; var window: Int; var file: Int }  // window -1 = FP
         var points: [Point] = []
-        var windowBest: [Double] = []      // best (earliest) scorable reward per global window
+        var windowBest: [Double] = []  // best (earliest) scorable reward per global window
         var windowFile: [Int] = []
         for (fi, f) in files.enumerated() {
             let rows = rowWeights(count: f.scores.count, windows: f.windows, profile: profile)
@@ -110,7 +110,9 @@ public enum NABScorer {
                 let s = f.scores[i].isNaN ? 0 : f.scores[i]
                 if let w = r.window {
                     let g: Int
-                    if let existing = localToGlobal[w] { g = existing } else {
+                    if let existing = localToGlobal[w] {
+                        g = existing
+                    } else {
                         g = windowBest.count
                         localToGlobal[w] = g
                         windowBest.append(r.weight)
@@ -162,7 +164,11 @@ public enum NABScorer {
         var hit = [Double?](repeating: nil, count: nWindows)
         var fps = 0
         for p in points.prefix(best.index) {
-            if p.window < 0 { perFile[p.file] += p.weight; fps += 1 } else { hit[p.window] = max(hit[p.window] ?? -.infinity, p.weight) }
+            if p.window < 0 {
+                perFile[p.file] += p.weight; fps += 1
+            } else {
+                hit[p.window] = max(hit[p.window] ?? -.infinity, p.weight)
+            }
         }
         var tp = 0
         for g in 0..<nWindows {
@@ -170,8 +176,9 @@ public enum NABScorer {
         }
         let denom = perfectScore - nullScore
         let norm = denom > 0 ? 100 * (best.score - nullScore) / denom : 0
-        return ProfileResult(profile: profile, threshold: best.threshold, rawScore: best.score, nullScore: nullScore,
-                             perfectScore: perfectScore, normalizedScore: norm, truePositives: tp,
-                             falsePositives: fps, falseNegatives: nWindows - tp, perFile: perFile)
+        return ProfileResult(
+            profile: profile, threshold: best.threshold, rawScore: best.score, nullScore: nullScore,
+            perfectScore: perfectScore, normalizedScore: norm, truePositives: tp,
+            falsePositives: fps, falseNegatives: nWindows - tp, perFile: perFile)
     }
 }

@@ -45,9 +45,11 @@ public struct RobustZDetector: StreamingDetector {
             let z = (value - med) / scale
             let expected = (med - 3 * scale)...(med + 3 * scale)
             let s = AnomalyCalibration.score(z: z)
-            result = AnomalyScore(score: s, detector: name,
-                                  reason: s > 0 ? (z > 0 ? "above robust range (median ± 3·MAD)" : "below robust range (median ± 3·MAD)") : "normal",
-                                  expected: expected, value: value)
+            result = AnomalyScore(
+                score: s, detector: name,
+                reason: s > 0
+                    ? (z > 0 ? "above robust range (median ± 3·MAD)" : "below robust range (median ± 3·MAD)") : "normal",
+                expected: expected, value: value)
         }
         floor.observe(value)
         insert(value)
@@ -85,7 +87,7 @@ public struct RobustZDetector: StreamingDetector {
         var r = lowerBound(a, m)
         var l = r - 1
         var devs: (Double, Double) = (0, 0)
-        let need = n / 2 // 0-based index of the upper median of the deviations
+        let need = n / 2  // 0-based index of the upper median of the deviations
         for k in 0...need {
             let dl = l >= 0 ? m - a[l] : .infinity
             let dr = r < n ? a[r] - m : .infinity

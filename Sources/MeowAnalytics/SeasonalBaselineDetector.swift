@@ -29,7 +29,7 @@ public struct SeasonalBaselineDetector: StreamingDetector {
         var dev: [Double]
         var visits: [Int]
         var lastBin = -1
-        var error = 0.0       // EW mean |residual| while ready
+        var error = 0.0  // EW mean |residual| while ready
         var errorCount = 0
         init(period: Double, bins: Int) {
             self.period = period
@@ -63,8 +63,10 @@ public struct SeasonalBaselineDetector: StreamingDetector {
     private var count = 0
     private var floor = ScaleFloor()
 
-    public init(binAlpha: Double = 0.2, maxDailyBins: Int = 288, maxWeeklyBins: Int = 2016,
-                fallbackAlpha: Double = 0.02, name: String = "seasonal") {
+    public init(
+        binAlpha: Double = 0.2, maxDailyBins: Int = 288, maxWeeklyBins: Int = 2016,
+        fallbackAlpha: Double = 0.02, name: String = "seasonal"
+    ) {
         self.binAlpha = binAlpha
         self.maxDailyBins = max(4, maxDailyBins)
         self.maxWeeklyBins = max(8, maxWeeklyBins)
@@ -90,7 +92,10 @@ public struct SeasonalBaselineDetector: StreamingDetector {
         // Choose the profile.
         var useWeekly = false
         if let w = weekly, let d = daily, w.ready(w.bin(time)), w.errorCount > 50, d.errorCount > 50,
-           w.error < 0.9 * d.error { useWeekly = true }
+            w.error < 0.9 * d.error
+        {
+            useWeekly = true
+        }
         if useWeekly, let w = weekly {
             let (m, dv) = w.expect(w.bin(time)); expected = m; scale = 1.25 * max(dv, w.error); which = "weekly"
         } else if let d = daily, d.ready(d.bin(time)) {
@@ -102,9 +107,10 @@ public struct SeasonalBaselineDetector: StreamingDetector {
             let sd = max(scale, fl)
             let z = (value - e) / sd
             let s = AnomalyCalibration.score(z: z)
-            result = AnomalyScore(score: s, detector: name,
-                                  reason: s > 0 ? "\(z > 0 ? "above" : "below") \(which) baseline" : "normal",
-                                  expected: (e - 3 * sd)...(e + 3 * sd), value: value)
+            result = AnomalyScore(
+                score: s, detector: name,
+                reason: s > 0 ? "\(z > 0 ? "above" : "below") \(which) baseline" : "normal",
+                expected: (e - 3 * sd)...(e + 3 * sd), value: value)
         }
         // Learn.
         floor.observe(value)

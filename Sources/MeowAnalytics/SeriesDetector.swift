@@ -71,8 +71,10 @@ public enum SeriesDetector: Sendable, Hashable {
                 }
                 let z = (values[i] - median) / sigma
                 let bigEnough = abs(values[i] - median) >= minChange * abs(median)
-                out.append(Verdict(anomalous: bigEnough && Self.exceeds(z, threshold, direction), value: values[i],
-                                   expected: (median - threshold * sigma)...(median + threshold * sigma), score: z))
+                out.append(
+                    Verdict(
+                        anomalous: bigEnough && Self.exceeds(z, threshold, direction), value: values[i],
+                        expected: (median - threshold * sigma)...(median + threshold * sigma), score: z))
             }
             return out
         case .ewma(let alpha, let threshold, let direction):
@@ -87,8 +89,10 @@ public enum SeriesDetector: Sendable, Hashable {
                 let sd = max(variance.squareRoot(), abs(mean) * 0.01, 1e-9)
                 let z = (v - mean) / sd
                 let judged = i >= Self.minimumHistory
-                out.append(Verdict(anomalous: judged && Self.exceeds(z, threshold, direction), value: v,
-                                   expected: judged ? (mean - threshold * sd)...(mean + threshold * sd) : nil, score: judged ? z : 0))
+                out.append(
+                    Verdict(
+                        anomalous: judged && Self.exceeds(z, threshold, direction), value: v,
+                        expected: judged ? (mean - threshold * sd)...(mean + threshold * sd) : nil, score: judged ? z : 0))
                 let diff = v - mean
                 mean += alpha * diff
                 variance = (1 - alpha) * (variance + alpha * diff * diff)

@@ -26,7 +26,9 @@ public struct AnomalyScore: Sendable, Equatable {
     }
 
     /// A zero score, used while warming up or for ignored points.
-    public static func quiet(_ detector: String, reason: String, value: Double, expected: ClosedRange<Double>? = nil) -> AnomalyScore {
+    public static func quiet(_ detector: String, reason: String, value: Double, expected: ClosedRange<Double>? = nil)
+        -> AnomalyScore
+    {
         AnomalyScore(score: 0, detector: detector, reason: reason, expected: expected, value: value)
     }
 
@@ -34,7 +36,8 @@ public struct AnomalyScore: Sendable, Equatable {
     public var explanation: String {
         var text = "\(detector): \(reason)"
         if let expected {
-            text += " (value \(AnomalyScore.format(value)), expected \(AnomalyScore.format(expected.lowerBound))…\(AnomalyScore.format(expected.upperBound)))"
+            text +=
+                " (value \(AnomalyScore.format(value)), expected \(AnomalyScore.format(expected.lowerBound))…\(AnomalyScore.format(expected.upperBound)))"
         }
         return text
     }

@@ -92,14 +92,18 @@ public enum TimeSeriesCSV {
                 valCol = names.firstIndex(of: "value") ?? -1
                 if tsCol < 0 || valCol < 0 {
                     let missing = [tsCol < 0 ? "timestamp" : nil, valCol < 0 ? "value" : nil].compactMap { $0 }
-                    throw TimeSeriesCSVError(file: file, line: lineNo,
-                        message: "missing column \(missing.map { "'\($0)'" }.joined(separator: " and ")) in header (expected 'timestamp,value', got '\(Self.snippet(line))')")
+                    throw TimeSeriesCSVError(
+                        file: file, line: lineNo,
+                        message:
+                            "missing column \(missing.map { "'\($0)'" }.joined(separator: " and ")) in header (expected 'timestamp,value', got '\(Self.snippet(line))')"
+                    )
                 }
                 columnCount = fields.count
                 continue
             }
             guard fields.count > max(tsCol, valCol) else {
-                throw TimeSeriesCSVError(file: file, line: lineNo,
+                throw TimeSeriesCSVError(
+                    file: file, line: lineNo,
                     message: "expected \(columnCount) columns, got \(fields.count): '\(Self.snippet(line))'")
             }
             let ts = fields[tsCol]
@@ -113,8 +117,11 @@ public enum TimeSeriesCSV {
             var time = t
             if let prev = times.last, t < prev {
                 if order == .strict {
-                    throw TimeSeriesCSVError(file: file, line: lineNo,
-                        message: "timestamp '\(ts)' is earlier than the previous row '\(timestampText.last!)' (timestamps must be sorted ascending)")
+                    throw TimeSeriesCSVError(
+                        file: file, line: lineNo,
+                        message:
+                            "timestamp '\(ts)' is earlier than the previous row '\(timestampText.last!)' (timestamps must be sorted ascending)"
+                    )
                 }
                 clamped.append(lineNo)
                 time = prev

@@ -37,8 +37,10 @@ public struct WindowedGaussianDetector: StreamingDetector {
             let mean = o + m
             let z = (value - mean) / sd
             let s = AnomalyCalibration.score(z: z)
-            result = AnomalyScore(score: s, detector: name, reason: s > 0 ? (z > 0 ? "above window mean ± 3σ" : "below window mean ± 3σ") : "normal",
-                                  expected: (mean - 3 * sd)...(mean + 3 * sd), value: value)
+            result = AnomalyScore(
+                score: s, detector: name,
+                reason: s > 0 ? (z > 0 ? "above window mean ± 3σ" : "below window mean ± 3σ") : "normal",
+                expected: (mean - 3 * sd)...(mean + 3 * sd), value: value)
         }
         floor.observe(value)
         let y = value - o

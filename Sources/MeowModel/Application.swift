@@ -59,7 +59,15 @@ public struct Application: Codable, Sendable, Hashable, DocumentConvertible, JSO
     /// Service tier (label meow.io/tier).
     public var tier: String?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, instance: String? = nil, project: String? = nil, environment: String? = nil, cluster: String? = nil, namespace: String? = nil, repo: String? = nil, path: String? = nil, targetRevision: String? = nil, syncedRevision: String? = nil, syncStatus: String? = nil, health: String? = nil, healthMessage: String? = nil, operation: OperationState? = nil, syncPolicy: SyncPolicy? = nil, history: [DeploymentRecord]? = nil, resources: ResourceSummary? = nil, images: [String]? = nil, criticality: String? = nil, owner: String? = nil, tier: String? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, instance: String? = nil, project: String? = nil,
+        environment: String? = nil, cluster: String? = nil, namespace: String? = nil, repo: String? = nil, path: String? = nil,
+        targetRevision: String? = nil, syncedRevision: String? = nil, syncStatus: String? = nil, health: String? = nil,
+        healthMessage: String? = nil, operation: OperationState? = nil, syncPolicy: SyncPolicy? = nil,
+        history: [DeploymentRecord]? = nil, resources: ResourceSummary? = nil, images: [String]? = nil,
+        criticality: String? = nil, owner: String? = nil, tier: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -241,7 +249,11 @@ public struct Application: Codable, Sendable, Hashable, DocumentConvertible, JSO
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "project", "environment", "cluster", "namespace", "repo", "path", "target_revision", "synced_revision", "sync_status", "health", "health_message", "operation", "sync_policy", "history", "resources", "images", "criticality", "owner", "tier"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "project",
+            "environment", "cluster", "namespace", "repo", "path", "target_revision", "synced_revision", "sync_status", "health",
+            "health_message", "operation", "sync_policy", "history", "resources", "images", "criticality", "owner", "tier",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

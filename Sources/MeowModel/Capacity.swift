@@ -16,7 +16,10 @@ public struct Capacity: Codable, Sendable, Hashable, DocumentConvertible, JSONWr
     /// Pods scheduled.
     public var pods: Int?
 
-    public init(cpuAllocatable: Double? = nil, cpuRequested: Double? = nil, memoryAllocatable: Double? = nil, memoryRequested: Double? = nil, podsAllocatable: Int? = nil, pods: Int? = nil) {
+    public init(
+        cpuAllocatable: Double? = nil, cpuRequested: Double? = nil, memoryAllocatable: Double? = nil,
+        memoryRequested: Double? = nil, podsAllocatable: Int? = nil, pods: Int? = nil
+    ) {
         self.cpuAllocatable = cpuAllocatable
         self.cpuRequested = cpuRequested
         self.memoryAllocatable = memoryAllocatable
@@ -71,7 +74,9 @@ public struct Capacity: Codable, Sendable, Hashable, DocumentConvertible, JSONWr
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["cpu_allocatable", "cpu_requested", "memory_allocatable", "memory_requested", "pods_allocatable", "pods"])
+        try decoder.rejectUnknownFields([
+            "cpu_allocatable", "cpu_requested", "memory_allocatable", "memory_requested", "pods_allocatable", "pods",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cpuAllocatable = try c.decodeIfPresent(Double.self, forKey: .cpuAllocatable)
         cpuRequested = try c.decodeIfPresent(Double.self, forKey: .cpuRequested)

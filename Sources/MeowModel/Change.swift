@@ -39,7 +39,12 @@ public struct Change: Codable, Sendable, Hashable, DocumentConvertible, JSONWrit
     /// Kubernetes kinds touched.
     public var resourceKinds: [String]?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, revision: String? = nil, repo: String? = nil, application: String? = nil, author: String? = nil, time: Date? = nil, message: String? = nil, filesChanged: Int? = nil, linesAdded: Int? = nil, linesDeleted: Int? = nil, resourceKinds: [String]? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, revision: String? = nil, repo: String? = nil,
+        application: String? = nil, author: String? = nil, time: Date? = nil, message: String? = nil, filesChanged: Int? = nil,
+        linesAdded: Int? = nil, linesDeleted: Int? = nil, resourceKinds: [String]? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -161,7 +166,10 @@ public struct Change: Codable, Sendable, Hashable, DocumentConvertible, JSONWrit
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "revision", "repo", "application", "author", "time", "message", "files_changed", "lines_added", "lines_deleted", "resource_kinds"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "revision", "repo", "application",
+            "author", "time", "message", "files_changed", "lines_added", "lines_deleted", "resource_kinds",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

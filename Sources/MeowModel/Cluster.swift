@@ -31,7 +31,12 @@ public struct Cluster: Codable, Sendable, Hashable, DocumentConvertible, JSONWri
     /// Cluster conditions.
     public var conditions: [Condition]?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, environment: String? = nil, apiServer: String? = nil, version: String? = nil, capacity: Capacity? = nil, nodes: NodeCounts? = nil, conditions: [Condition]? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, environment: String? = nil,
+        apiServer: String? = nil, version: String? = nil, capacity: Capacity? = nil, nodes: NodeCounts? = nil,
+        conditions: [Condition]? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -129,7 +134,10 @@ public struct Cluster: Codable, Sendable, Hashable, DocumentConvertible, JSONWri
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "environment", "api_server", "version", "capacity", "nodes", "conditions"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "environment", "api_server",
+            "version", "capacity", "nodes", "conditions",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

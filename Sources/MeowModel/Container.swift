@@ -16,7 +16,10 @@ public struct Container: Codable, Sendable, Hashable, DocumentConvertible, JSONW
     /// SecurityContext.runAsNonRoot.
     public var runAsNonRoot: Bool?
 
-    public init(name: String? = nil, image: String? = nil, requests: ResourceAmounts? = nil, limits: ResourceAmounts? = nil, privileged: Bool? = nil, runAsNonRoot: Bool? = nil) {
+    public init(
+        name: String? = nil, image: String? = nil, requests: ResourceAmounts? = nil, limits: ResourceAmounts? = nil,
+        privileged: Bool? = nil, runAsNonRoot: Bool? = nil
+    ) {
         self.name = name
         self.image = image
         self.requests = requests

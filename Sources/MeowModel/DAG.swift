@@ -37,7 +37,12 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
     /// Import errors of the DAG file.
     public var importErrors: [String]?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, instance: String? = nil, environment: String? = nil, dagId: String? = nil, paused: Bool? = nil, schedule: String? = nil, owners: [String]? = nil, tags: [String]? = nil, nextRun: Date? = nil, importErrors: [String]? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, instance: String? = nil, environment: String? = nil,
+        dagId: String? = nil, paused: Bool? = nil, schedule: String? = nil, owners: [String]? = nil, tags: [String]? = nil,
+        nextRun: Date? = nil, importErrors: [String]? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -153,7 +158,10 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "environment", "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "environment",
+            "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

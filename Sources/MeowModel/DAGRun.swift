@@ -37,7 +37,12 @@ public struct DAGRun: Codable, Sendable, Hashable, DocumentConvertible, JSONWrit
     /// Duration.
     public var durationSeconds: Double?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, dag: String? = nil, dagId: String? = nil, runId: String? = nil, runType: String? = nil, logicalDate: Date? = nil, state: String? = nil, start: Date? = nil, end: Date? = nil, durationSeconds: Double? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, dag: String? = nil, dagId: String? = nil,
+        runId: String? = nil, runType: String? = nil, logicalDate: Date? = nil, state: String? = nil, start: Date? = nil,
+        end: Date? = nil, durationSeconds: Double? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -153,7 +158,10 @@ public struct DAGRun: Codable, Sendable, Hashable, DocumentConvertible, JSONWrit
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag", "dag_id", "run_id", "run_type", "logical_date", "state", "start", "end", "duration_seconds"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag", "dag_id", "run_id",
+            "run_type", "logical_date", "state", "start", "end", "duration_seconds",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

@@ -24,8 +24,10 @@ public struct Decision: Codable, Sendable, Hashable {
     /// When it was decided (set when decisions stream over simulated time).
     public var time: Date?
 
-    public init(type: Kind, rule: String, subject: String?, severity: Severity?, message: String,
-                evidence: Value = .object([:]), file: String?, line: Int?) {
+    public init(
+        type: Kind, rule: String, subject: String?, severity: Severity?, message: String,
+        evidence: Value = .object([:]), file: String?, line: Int?
+    ) {
         self.type = type
         self.rule = rule
         self.subject = subject

@@ -34,7 +34,8 @@ extension Entity: Codable {
         guard let kind = EntityKind(rawValue: raw) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .kind, in: c,
-                debugDescription: "unknown entity kind \"\(raw)\" (known: \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                debugDescription:
+                    "unknown entity kind \"\(raw)\" (known: \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         self = try Entity.decode(kind: kind, from: decoder)
     }

@@ -87,17 +87,63 @@ extension EntityKind {
     /// The JSON field names entities of this kind can have (for validating rule `match` tables).
     public var fieldNames: Set<String> {
         switch self {
-        case .environment: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "clusters", "promotion_order", "promotes_to"]
-        case .cluster: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "environment", "api_server", "version", "capacity", "nodes", "conditions"]
-        case .application: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "project", "environment", "cluster", "namespace", "repo", "path", "target_revision", "synced_revision", "sync_status", "health", "health_message", "operation", "sync_policy", "history", "resources", "images", "criticality", "owner", "tier"]
-        case .workload: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "cluster", "environment", "namespace", "workload_kind", "application", "replicas", "restarts", "conditions", "containers", "usage", "owner"]
-        case .dag: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "environment", "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors"]
-        case .dagRun: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag", "dag_id", "run_id", "run_type", "logical_date", "state", "start", "end", "duration_seconds"]
-        case .taskInstance: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag_run", "dag_id", "run_id", "task_id", "state", "try_number", "duration_seconds", "pool", "queued_wait_seconds"]
-        case .incident: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "source", "status", "severity", "service", "title", "created_at", "resolved_at", "links"]
-        case .series: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "metric", "subject", "unit", "start", "step_seconds", "values", "times", "samples"]
-        case .event: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "time", "source", "type", "subject", "message", "details"]
-        case .change: return ["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "revision", "repo", "application", "author", "time", "message", "files_changed", "lines_added", "lines_deleted", "resource_kinds"]
+        case .environment:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "clusters", "promotion_order",
+                "promotes_to",
+            ]
+        case .cluster:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "environment", "api_server",
+                "version", "capacity", "nodes", "conditions",
+            ]
+        case .application:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "project",
+                "environment", "cluster", "namespace", "repo", "path", "target_revision", "synced_revision", "sync_status",
+                "health", "health_message", "operation", "sync_policy", "history", "resources", "images", "criticality", "owner",
+                "tier",
+            ]
+        case .workload:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "cluster", "environment",
+                "namespace", "workload_kind", "application", "replicas", "restarts", "conditions", "containers", "usage", "owner",
+            ]
+        case .dag:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "environment",
+                "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors",
+            ]
+        case .dagRun:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag", "dag_id", "run_id",
+                "run_type", "logical_date", "state", "start", "end", "duration_seconds",
+            ]
+        case .taskInstance:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag_run", "dag_id", "run_id",
+                "task_id", "state", "try_number", "duration_seconds", "pool", "queued_wait_seconds",
+            ]
+        case .incident:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "source", "status", "severity",
+                "service", "title", "created_at", "resolved_at", "links",
+            ]
+        case .series:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "metric", "subject", "unit",
+                "start", "step_seconds", "values", "times", "samples",
+            ]
+        case .event:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "time", "source", "type",
+                "subject", "message", "details",
+            ]
+        case .change:
+            return [
+                "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "revision", "repo",
+                "application", "author", "time", "message", "files_changed", "lines_added", "lines_deleted", "resource_kinds",
+            ]
         }
     }
 }

@@ -25,7 +25,11 @@ public struct EnvironmentEntity: Codable, Sendable, Hashable, DocumentConvertibl
     /// The next environment's name.
     public var promotesTo: String?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, clusters: [String]? = nil, promotionOrder: Int? = nil, promotesTo: String? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, clusters: [String]? = nil,
+        promotionOrder: Int? = nil, promotesTo: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -105,7 +109,10 @@ public struct EnvironmentEntity: Codable, Sendable, Hashable, DocumentConvertibl
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "clusters", "promotion_order", "promotes_to"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "clusters", "promotion_order",
+            "promotes_to",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

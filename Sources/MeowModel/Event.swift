@@ -31,7 +31,11 @@ public struct Event: Codable, Sendable, Hashable, DocumentConvertible, JSONWrita
     /// Free-form details.
     public var details: Value?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, time: Date? = nil, source: String? = nil, type: String? = nil, subject: String? = nil, message: String? = nil, details: Value? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, time: Date? = nil, source: String? = nil,
+        type: String? = nil, subject: String? = nil, message: String? = nil, details: Value? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -129,7 +133,10 @@ public struct Event: Codable, Sendable, Hashable, DocumentConvertible, JSONWrita
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "time", "source", "type", "subject", "message", "details"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "time", "source", "type",
+            "subject", "message", "details",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

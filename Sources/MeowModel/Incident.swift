@@ -35,7 +35,12 @@ public struct Incident: Codable, Sendable, Hashable, DocumentConvertible, JSONWr
     /// Links.
     public var links: [String]?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, source: String? = nil, status: String? = nil, severity: String? = nil, service: String? = nil, title: String? = nil, createdAt: Date? = nil, resolvedAt: Date? = nil, links: [String]? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, source: String? = nil, status: String? = nil,
+        severity: String? = nil, service: String? = nil, title: String? = nil, createdAt: Date? = nil, resolvedAt: Date? = nil,
+        links: [String]? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -145,7 +150,10 @@ public struct Incident: Codable, Sendable, Hashable, DocumentConvertible, JSONWr
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "source", "status", "severity", "service", "title", "created_at", "resolved_at", "links"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "source", "status", "severity",
+            "service", "title", "created_at", "resolved_at", "links",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

@@ -14,7 +14,9 @@ public struct OperationState: Codable, Sendable, Hashable, DocumentConvertible, 
     /// End.
     public var finishedAt: Date?
 
-    public init(phase: String? = nil, message: String? = nil, revision: String? = nil, startedAt: Date? = nil, finishedAt: Date? = nil) {
+    public init(
+        phase: String? = nil, message: String? = nil, revision: String? = nil, startedAt: Date? = nil, finishedAt: Date? = nil
+    ) {
         self.phase = phase
         self.message = message
         self.revision = revision

@@ -35,7 +35,12 @@ public struct Series: Codable, Sendable, Hashable, DocumentConvertible, JSONWrit
     /// Points as {t, v}, oldest first (alternative to values).
     public var samples: [Sample]?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, metric: String? = nil, subject: String? = nil, unit: String? = nil, start: Date? = nil, stepSeconds: Double? = nil, values: [Double]? = nil, times: [Date]? = nil, samples: [Sample]? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, metric: String? = nil, subject: String? = nil,
+        unit: String? = nil, start: Date? = nil, stepSeconds: Double? = nil, values: [Double]? = nil, times: [Date]? = nil,
+        samples: [Sample]? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -145,7 +150,10 @@ public struct Series: Codable, Sendable, Hashable, DocumentConvertible, JSONWrit
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "metric", "subject", "unit", "start", "step_seconds", "values", "times", "samples"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "metric", "subject", "unit",
+            "start", "step_seconds", "values", "times", "samples",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

@@ -33,7 +33,8 @@ public struct Snapshot: Codable, Sendable {
         guard schemaVersion == Snapshot.currentSchemaVersion else {
             throw DecodingError.dataCorruptedError(
                 forKey: .schemaVersion, in: c,
-                debugDescription: "unsupported schema_version \(schemaVersion) (this meow reads \(Snapshot.currentSchemaVersion))")
+                debugDescription: "unsupported schema_version \(schemaVersion) (this meow reads \(Snapshot.currentSchemaVersion))"
+            )
         }
         revision = try c.decodeIfPresent(Int.self, forKey: .revision) ?? 0
         observedAt = try c.decodeIfPresent(Date.self, forKey: .observedAt)
@@ -56,7 +57,8 @@ extension Snapshot {
             let c = try d.singleValueContainer()
             let s = try c.decode(String.self)
             guard let date = Timestamp.parse(s) else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an RFC 3339 time (2026-01-01T00:00:00Z), got \"\(s)\"")
+                throw DecodingError.dataCorruptedError(
+                    in: c, debugDescription: "expected an RFC 3339 time (2026-01-01T00:00:00Z), got \"\(s)\"")
             }
             return date
         }
@@ -93,7 +95,8 @@ extension Snapshot {
     /// The same document through Foundation's JSONEncoder (pretty output; the reference in tests).
     public func encoderJSON(pretty: Bool = false) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, e in
             var c = e.singleValueContainer()
             try c.encode(Timestamp.format(date))

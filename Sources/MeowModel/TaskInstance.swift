@@ -37,7 +37,12 @@ public struct TaskInstance: Codable, Sendable, Hashable, DocumentConvertible, JS
     /// Time spent queued.
     public var queuedWaitSeconds: Double?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, dagRun: String? = nil, dagId: String? = nil, runId: String? = nil, taskId: String? = nil, state: String? = nil, tryNumber: Int? = nil, durationSeconds: Double? = nil, pool: String? = nil, queuedWaitSeconds: Double? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, dagRun: String? = nil, dagId: String? = nil,
+        runId: String? = nil, taskId: String? = nil, state: String? = nil, tryNumber: Int? = nil, durationSeconds: Double? = nil,
+        pool: String? = nil, queuedWaitSeconds: Double? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -153,7 +158,10 @@ public struct TaskInstance: Codable, Sendable, Hashable, DocumentConvertible, JS
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag_run", "dag_id", "run_id", "task_id", "state", "try_number", "duration_seconds", "pool", "queued_wait_seconds"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "dag_run", "dag_id", "run_id",
+            "task_id", "state", "try_number", "duration_seconds", "pool", "queued_wait_seconds",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

@@ -53,7 +53,11 @@ private struct _ValueDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func mismatch(_ expected: String) -> ValueDecodingError {
-        ValueDecodingError(path: dotted(codingPath), message: "expected \(expected), got \(value.typeName == "array" || value.typeName == "object" ? "an \(value.typeName)" : "a \(value.typeName)")")
+        ValueDecodingError(
+            path: dotted(codingPath),
+            message:
+                "expected \(expected), got \(value.typeName == "array" || value.typeName == "object" ? "an \(value.typeName)" : "a \(value.typeName)")"
+        )
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
@@ -63,7 +67,8 @@ private struct _ValueDecoder: Decoder {
             case .double(let d): return Date(timeIntervalSince1970: d) as! T
             case .string(let s):
                 guard let d = Timestamp.parse(s) else {
-                    throw ValueDecodingError(path: dotted(codingPath), message: "expected an RFC 3339 time (2026-01-01T00:00:00Z), got \"\(s)\"")
+                    throw ValueDecodingError(
+                        path: dotted(codingPath), message: "expected an RFC 3339 time (2026-01-01T00:00:00Z), got \"\(s)\"")
                 }
                 return d as! T
             default: throw mismatch("a time")
@@ -121,7 +126,9 @@ private struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
         guard let v = object[key.stringValue], v != .null else { return nil }
         return try _ValueDecoder(value: v, codingPath: codingPath + [key]).decodeValue(type)
     }
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
         try child(key).container(keyedBy: type)
     }
     func nestedUnkeyedContainer(forKey key: Key) throws -> UnkeyedDecodingContainer { try child(key).unkeyedContainer() }
@@ -157,7 +164,8 @@ private struct Unkeyed: UnkeyedDecodingContainer {
         return false
     }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next().decodeValue(type) }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey>
+    {
         try next().container(keyedBy: type)
     }
     mutating func nestedUnkeyedContainer() throws -> UnkeyedDecodingContainer { try next().unkeyedContainer() }
@@ -212,7 +220,8 @@ extension Decoder {
         guard let c = try? container(keyedBy: FieldKey.self) else { return }
         for key in c.allKeys where !known.contains(key.stringValue) {
             throw DecodingError.dataCorruptedError(
-                forKey: key, in: c, debugDescription: "unknown field '\(key.stringValue)' (known: \(known.sorted().joined(separator: ", ")))")
+                forKey: key, in: c,
+                debugDescription: "unknown field '\(key.stringValue)' (known: \(known.sorted().joined(separator: ", ")))")
         }
     }
 }

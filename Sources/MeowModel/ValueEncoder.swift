@@ -126,14 +126,18 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: Bool, forKey key: Key) throws { box.child(forKey: key.stringValue).set(.bool(value)) }
     mutating func encode(_ value: String, forKey key: Key) throws { box.child(forKey: key.stringValue).set(.string(value)) }
     mutating func encode(_ value: Double, forKey key: Key) throws { box.child(forKey: key.stringValue).set(.double(value)) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { box.child(forKey: key.stringValue).set(.double(Double(value))) }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        box.child(forKey: key.stringValue).set(.double(Double(value)))
+    }
     mutating func encode(_ value: Int, forKey key: Key) throws { box.child(forKey: key.stringValue).set(.int(Int64(value))) }
     mutating func encode(_ value: Int64, forKey key: Key) throws { box.child(forKey: key.stringValue).set(.int(value)) }
     mutating func encode(_ value: Int32, forKey key: Key) throws { box.child(forKey: key.stringValue).set(.int(Int64(value))) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try options.encodeValue(value, into: box.child(forKey: key.stringValue), codingPath: codingPath + [key])
     }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+        -> KeyedEncodingContainer<NestedKey>
+    {
         let child = box.child(forKey: key.stringValue)
         child.makeObject()
         return KeyedEncodingContainer(KeyedContainer<NestedKey>(options: options, box: child, codingPath: codingPath + [key]))

@@ -41,7 +41,13 @@ public struct Workload: Codable, Sendable, Hashable, DocumentConvertible, JSONWr
     /// Owning team.
     public var owner: String?
 
-    public init(id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil, observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, cluster: String? = nil, environment: String? = nil, namespace: String? = nil, workloadKind: String? = nil, application: String? = nil, replicas: Replicas? = nil, restarts: Int? = nil, conditions: [Condition]? = nil, containers: [Container]? = nil, usage: ResourceAmounts? = nil, owner: String? = nil) {
+    public init(
+        id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, cluster: String? = nil, environment: String? = nil,
+        namespace: String? = nil, workloadKind: String? = nil, application: String? = nil, replicas: Replicas? = nil,
+        restarts: Int? = nil, conditions: [Condition]? = nil, containers: [Container]? = nil, usage: ResourceAmounts? = nil,
+        owner: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.labels = labels
@@ -169,7 +175,10 @@ public struct Workload: Codable, Sendable, Hashable, DocumentConvertible, JSONWr
 
     /// Decodes strictly: a field the model does not have is an error naming it (most likely a typo).
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(["kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "cluster", "environment", "namespace", "workload_kind", "application", "replicas", "restarts", "conditions", "containers", "usage", "owner"])
+        try decoder.rejectUnknownFields([
+            "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "cluster", "environment",
+            "namespace", "workload_kind", "application", "replicas", "restarts", "conditions", "containers", "usage", "owner",
+        ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         name = try c.decodeIfPresent(String.self, forKey: .name)

@@ -17,7 +17,8 @@ public struct AnomalySpec: Sendable, Hashable {
 
     static func parse(_ spec: [String: Value]) -> Result<AnomalySpec, RuleIssue> {
         guard let d = spec["detector"]?.objectValue, let name = d["detector"]?.stringValue else {
-            return .failure(RuleIssue("missing required field 'detector' (e.g. detector = detect.robust_z { window = 30, threshold = 3.5 })"))
+            return .failure(
+                RuleIssue("missing required field 'detector' (e.g. detector = detect.robust_z { window = 30, threshold = 3.5 })"))
         }
         func number(_ key: String, _ def: Double, _ range: ClosedRange<Double>) -> Result<Double, RuleIssue> {
             guard let v = d[key] else { return .success(def) }
@@ -40,21 +41,27 @@ public struct AnomalySpec: Sendable, Hashable {
             "default": ["detector", "score"],
         ]
         guard let allowed = known[name] else {
-            return .failure(RuleIssue("unknown detector '\(name)' (detect.robust_z, detect.ewma, detect.threshold, detect.default)"))
+            return .failure(
+                RuleIssue("unknown detector '\(name)' (detect.robust_z, detect.ewma, detect.threshold, detect.default)"))
         }
         if let k = d.keys.sorted().first(where: { !allowed.contains($0) }) {
-            return .failure(RuleIssue("detect.\(name): unknown option '\(k)' (known: \(allowed.subtracting(["detector"]).sorted().joined(separator: ", ")))"))
+            return .failure(
+                RuleIssue(
+                    "detect.\(name): unknown option '\(k)' (known: \(allowed.subtracting(["detector"]).sorted().joined(separator: ", ")))"
+                ))
         }
         let detector: SeriesDetector
         do {
             switch name {
             case "robust_z":
-                detector = .robustZ(window: Int(try number("window", 30, 5...10_000).get()),
-                                    threshold: try number("threshold", 3.5, 0.5...100).get(), direction: try direction().get(),
-                                    minChange: try number("min_change", 0, 0...100).get())
+                detector = .robustZ(
+                    window: Int(try number("window", 30, 5...10_000).get()),
+                    threshold: try number("threshold", 3.5, 0.5...100).get(), direction: try direction().get(),
+                    minChange: try number("min_change", 0, 0...100).get())
             case "ewma":
-                detector = .ewma(alpha: try number("alpha", 0.3, 0.001...1).get(),
-                                 threshold: try number("threshold", 3.5, 0.5...100).get(), direction: try direction().get())
+                detector = .ewma(
+                    alpha: try number("alpha", 0.3, 0.001...1).get(),
+                    threshold: try number("threshold", 3.5, 0.5...100).get(), direction: try direction().get())
             case "threshold":
                 let above = d["above"]?.doubleValue, below = d["below"]?.doubleValue
                 guard above != nil || below != nil else {
@@ -71,7 +78,9 @@ public struct AnomalySpec: Sendable, Hashable {
         }
         var sustained = 1
         if let s = spec["sustained"] {
-            guard let n = s.intValue, n >= 1, n <= 1000 else { return .failure(RuleIssue("'sustained' must be a whole number from 1 to 1000")) }
+            guard let n = s.intValue, n >= 1, n <= 1000 else {
+                return .failure(RuleIssue("'sustained' must be a whole number from 1 to 1000"))
+            }
             sustained = Int(n)
         }
         return .success(AnomalySpec(detector: detector, sustained: sustained))
@@ -93,7 +102,8 @@ public struct RemediationSpec: Sendable, Hashable {
 
     static func parse(_ spec: [String: Value], paramsIsFunction: Bool) -> Result<RemediationSpec, RuleIssue> {
         guard let action = spec["action"]?.stringValue else {
-            return .failure(RuleIssue("missing required field 'action' (a \"plugin.action\" name such as \"airflow.clear_failed_tasks\")"))
+            return .failure(
+                RuleIssue("missing required field 'action' (a \"plugin.action\" name such as \"airflow.clear_failed_tasks\")"))
         }
         guard action.range(of: #"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"#, options: .regularExpression) != nil else {
             return .failure(RuleIssue("action \"\(action)\" must be \"plugin.action\" (e.g. \"kubernetes.scale\")"))
@@ -123,7 +133,9 @@ public struct RemediationSpec: Sendable, Hashable {
         if let p = params, p.objectValue == nil {
             return .failure(RuleIssue("params must be a table or a function(entity) returning a table"))
         }
-        return .success(RemediationSpec(action: action, params: params, paramsIsFunction: paramsIsFunction, mode: mode,
-                                        cooldownSeconds: cooldown, perHour: perHour))
+        return .success(
+            RemediationSpec(
+                action: action, params: params, paramsIsFunction: paramsIsFunction, mode: mode,
+                cooldownSeconds: cooldown, perHour: perHour))
     }
 }

@@ -16,20 +16,29 @@ public struct MatchSpec: Sendable, Hashable {
 
     /// Parses a `match` table; errors are messages for the rule author.
     public static func parse(_ value: Value?) -> Result<MatchSpec, RuleIssue> {
-        guard let value else { return .failure(RuleIssue("missing required field 'match' (e.g. match = { kind = \"application\" })")) }
+        guard let value else {
+            return .failure(RuleIssue("missing required field 'match' (e.g. match = { kind = \"application\" })"))
+        }
         guard case .object(let o) = value else {
             return .failure(RuleIssue("'match' must be a table of field = value, got a \(value.typeName)"))
         }
         guard let kindValue = o["kind"] else {
-            return .failure(RuleIssue("'match' needs a kind (one of \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))"))
+            return .failure(
+                RuleIssue("'match' needs a kind (one of \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))"))
         }
         guard let kindName = kindValue.stringValue, let kind = EntityKind(rawValue: kindName) else {
-            return .failure(RuleIssue("match.kind: unknown kind \(kindValue.jsonString()) (one of \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))"))
+            return .failure(
+                RuleIssue(
+                    "match.kind: unknown kind \(kindValue.jsonString()) (one of \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                ))
         }
         var conditions: [Condition] = []
         for key in o.keys.sorted() where key != "kind" {
             guard kind.fieldNames.contains(key) else {
-                return .failure(RuleIssue("match.\(key): \(kind.rawValue) has no field '\(key)' (fields: \(kind.fieldNames.sorted().joined(separator: ", ")))"))
+                return .failure(
+                    RuleIssue(
+                        "match.\(key): \(kind.rawValue) has no field '\(key)' (fields: \(kind.fieldNames.sorted().joined(separator: ", ")))"
+                    ))
             }
             if let issue = flatten(o[key]!, path: [key], into: &conditions) { return .failure(issue) }
         }
@@ -46,7 +55,8 @@ public struct MatchSpec: Sendable, Hashable {
             for item in items {
                 switch item {
                 case .string, .int, .double, .bool: continue
-                default: return RuleIssue("match.\(path.joined(separator: ".")): a list may hold only strings, numbers and booleans")
+                default:
+                    return RuleIssue("match.\(path.joined(separator: ".")): a list may hold only strings, numbers and booleans")
                 }
             }
             out.append(Condition(path: path, anyOf: items))

@@ -81,9 +81,15 @@ public struct Rule: Sendable, Hashable {
         case .policy:
             if let e = requireFunction("check", "a function(entity) returning nil or deny(...)") { return fail(e) }
         case .anomaly:
-            if let e = requireFunction("series", "a function(entity) returning a series, e.g. function(w) return w.series.cpu end") { return fail(e) }
+            if let e = requireFunction(
+                "series", "a function(entity) returning a series, e.g. function(w) return w.series.cpu end")
+            {
+                return fail(e)
+            }
         case .remediation:
-            if let e = requireFunction("when", "a function(entity) returning true when the action should be proposed") { return fail(e) }
+            if let e = requireFunction("when", "a function(entity) returning true when the action should be proposed") {
+                return fail(e)
+            }
         }
         if let w = types["where"], w != .string("function") { return fail("'where' must be a function") }
         if let d = types["description"], d != .string("string") { return fail("'description' must be a string") }
@@ -113,11 +119,12 @@ public struct Rule: Sendable, Hashable {
         switch MatchSpec.parse(spec["match"]) {
         case .failure(let issue): return fail(issue.message)
         case .success(let match):
-            return .success(Rule(
-                id: id, kind: kind, description: spec["description"]?.stringValue, severity: severity, match: match,
-                hasWhere: types["where"] != nil, tags: tags, runbook: spec["runbook"]?.stringValue,
-                anomaly: anomaly, remediation: remediation, file: file, line: line, indexInFile: indexInFile,
-                fileIndex: fileIndex))
+            return .success(
+                Rule(
+                    id: id, kind: kind, description: spec["description"]?.stringValue, severity: severity, match: match,
+                    hasWhere: types["where"] != nil, tags: tags, runbook: spec["runbook"]?.stringValue,
+                    anomaly: anomaly, remediation: remediation, file: file, line: line, indexInFile: indexInFile,
+                    fileIndex: fileIndex))
         }
     }
 }

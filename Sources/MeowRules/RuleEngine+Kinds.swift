@@ -24,7 +24,9 @@ extension RuleEngine {
         switch v {
         case .array(let items):
             let values = items.compactMap(\.doubleValue)
-            guard values.count == items.count else { return .failure(RuleIssue("series returned a list with a non-number in it")) }
+            guard values.count == items.count else {
+                return .failure(RuleIssue("series returned a list with a non-number in it"))
+            }
             return .success((values, nil, nil))
         case .object(let o):
             if o.isEmpty { return .success(([], nil, nil)) }
@@ -46,7 +48,8 @@ extension RuleEngine {
             }
             return .failure(RuleIssue("series returned a table without 'values' (return e.g. w.series.cpu)"))
         default:
-            return .failure(RuleIssue("series must return a series (e.g. w.series.cpu) or a list of numbers, got a \(v.typeName)"))
+            return .failure(
+                RuleIssue("series must return a series (e.g. w.series.cpu) or a list of numbers, got a \(v.typeName)"))
         }
     }
 
@@ -71,8 +74,10 @@ extension RuleEngine {
         ]
         if let e = last.expected {
             message += " outside the expected \(fmt(e.lowerBound))…\(fmt(e.upperBound))"
-            evidence["expected"] = ["low": .double(e.lowerBound.isFinite ? e.lowerBound : -Double.greatestFiniteMagnitude),
-                                    "high": .double(e.upperBound.isFinite ? e.upperBound : Double.greatestFiniteMagnitude)]
+            evidence["expected"] = [
+                "low": .double(e.lowerBound.isFinite ? e.lowerBound : -Double.greatestFiniteMagnitude),
+                "high": .double(e.upperBound.isFinite ? e.upperBound : Double.greatestFiniteMagnitude),
+            ]
         }
         switch spec.detector {
         case .robustZ, .ewma: message += " (z = \(fmt(last.score)))"
@@ -82,8 +87,10 @@ extension RuleEngine {
         if spec.sustained > 1 { message += " for \(spec.sustained) points" }
         if let metric = data.metric { evidence["metric"] = .string(metric) }
         if let t = data.times?.last { evidence["at"] = .string(Timestamp.format(Date(timeIntervalSince1970: t))) }
-        return .success(Decision(type: .anomaly, rule: rule.id, subject: subject, severity: rule.severity, message: message,
-                                 evidence: .object(evidence), file: rule.file, line: rule.line))
+        return .success(
+            Decision(
+                type: .anomaly, rule: rule.id, subject: subject, severity: rule.severity, message: message,
+                evidence: .object(evidence), file: rule.file, line: rule.line))
     }
 
     /// A proposed action (dry-run: nothing is executed here; the action pipeline does that).
@@ -97,8 +104,9 @@ extension RuleEngine {
         var message = "propose \(spec.action)"
         if let d = rule.description { message = "\(d): \(message)" }
         if let reason { message += " (\(reason))" }
-        return Decision(type: .actionProposed, rule: rule.id, subject: subject, severity: rule.severity, message: message,
-                        evidence: .object(evidence), file: rule.file, line: rule.line)
+        return Decision(
+            type: .actionProposed, rule: rule.id, subject: subject, severity: rule.severity, message: message,
+            evidence: .object(evidence), file: rule.file, line: rule.line)
     }
 
     static func fmt(_ x: Double) -> String {

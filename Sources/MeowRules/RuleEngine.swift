@@ -73,7 +73,8 @@ public final class RuleEngine {
             try run(Prelude.rules, chunk: "=meow.rules", env: env, args: [.ref(env)], file: display)
             try run(source, chunk: "@\(display)", env: env, args: [], file: display)
             guard let collect = try lua.global("__meow_collect", in: env) else {
-                throw RuleLoadError(file: display, line: nil, rule: nil, message: "the rule prelude is missing (was __meow_collect overwritten?)")
+                throw RuleLoadError(
+                    file: display, line: nil, rule: nil, message: "the rule prelude is missing (was __meow_collect overwritten?)")
             }
             defer { lua.release(collect) }
             let declared = try unwrap(lua.call(collect, [], budget: options.loadBudget, now: 0).result, file: display)
@@ -85,9 +86,10 @@ public final class RuleEngine {
                     loadErrors.append(e)
                 case .success(let rule):
                     if let first = rules.first(where: { $0.id == rule.id }) {
-                        loadErrors.append(RuleLoadError(
-                            file: display, line: rule.line, rule: rule.id,
-                            message: "duplicate rule id '\(rule.id)' (first declared at \(first.file):\(first.line))"))
+                        loadErrors.append(
+                            RuleLoadError(
+                                file: display, line: rule.line, rule: rule.id,
+                                message: "duplicate rule id '\(rule.id)' (first declared at \(first.file):\(first.line))"))
                     } else {
                         rules.append(rule)
                     }
@@ -118,7 +120,9 @@ public final class RuleEngine {
     /// Evaluates the rules (all, or those in `only`) on `snapshot` as of `time`.
     ///
     /// Decisions come in a stable order: rules in load order, entities in snapshot order.
-    public func evaluate(_ snapshot: Snapshot, at time: Date, only: Set<String>? = nil, includeLoadErrors: Bool = true) -> Evaluation {
+    public func evaluate(_ snapshot: Snapshot, at time: Date, only: Set<String>? = nil, includeLoadErrors: Bool = true)
+        -> Evaluation
+    {
         let clock = ContinuousClock()
         let started = clock.now
         let documents = DocumentSet(documents: Self.documents(of: snapshot))
@@ -131,8 +135,10 @@ public final class RuleEngine {
         stats.prepareSeconds = (prepared - started).seconds
         if includeLoadErrors {
             for e in loadErrors {
-                decisions.append(Decision(type: .ruleError, rule: e.rule ?? e.file, subject: nil, severity: nil,
-                                          message: e.message, file: e.file, line: e.line))
+                decisions.append(
+                    Decision(
+                        type: .ruleError, rule: e.rule ?? e.file, subject: nil, severity: nil,
+                        message: e.message, file: e.file, line: e.line))
             }
         }
         let kindIndex = documents.kindIndex
@@ -144,7 +150,8 @@ public final class RuleEngine {
                 let document = documents.roots[Int(index)]
                 guard rule.match.matches(document) else { continue }
                 ruleStats.evaluations += 1
-                let (result, usage) = lua.call(evaluate, [.integer(Int64(rule.indexInFile)), .entity(Int(index))], budget: options.budget, now: now)
+                let (result, usage) = lua.call(
+                    evaluate, [.integer(Int64(rule.indexInFile)), .entity(Int(index))], budget: options.budget, now: now)
                 ruleStats.instructions += usage.instructions
                 let subject = documents.ids[Int(index)]
                 switch result {
@@ -152,10 +159,11 @@ public final class RuleEngine {
                     for v in violations {
                         ruleStats.violations += 1
                         let evidence = v["evidence"] ?? .object([:])
-                        decisions.append(Decision(
-                            type: .violation, rule: rule.id, subject: subject, severity: rule.severity,
-                            message: v["message"]?.stringValue ?? rule.description ?? rule.id,
-                            evidence: evidence == .null ? .object([:]) : evidence, file: rule.file, line: rule.line))
+                        decisions.append(
+                            Decision(
+                                type: .violation, rule: rule.id, subject: subject, severity: rule.severity,
+                                message: v["message"]?.stringValue ?? rule.description ?? rule.id,
+                                evidence: evidence == .null ? .object([:]) : evidence, file: rule.file, line: rule.line))
                     }
                 case .success(.object(let o)) where rule.kind == .anomaly:
                     var series = o["series"] ?? .null
@@ -169,8 +177,10 @@ public final class RuleEngine {
                         break
                     case .failure(let issue):
                         ruleStats.errors += 1
-                        decisions.append(Decision(type: .ruleError, rule: rule.id, subject: subject, severity: nil,
-                                                  message: issue.message, file: rule.file, line: rule.line))
+                        decisions.append(
+                            Decision(
+                                type: .ruleError, rule: rule.id, subject: subject, severity: nil,
+                                message: issue.message, file: rule.file, line: rule.line))
                     }
                 case .success(.object(let o)) where rule.kind == .remediation:
                     ruleStats.violations += 1
@@ -182,10 +192,11 @@ public final class RuleEngine {
                 case .failure(let e):
                     ruleStats.errors += 1
                     let inRuleFile = e.file == rule.file
-                    decisions.append(Decision(
-                        type: .ruleError, rule: rule.id, subject: subject, severity: nil, message: e.bareMessage,
-                        evidence: e.trip.map { Value.object(["budget": .string($0.rawValue)]) } ?? .object([:]),
-                        file: rule.file, line: inRuleFile ? e.line ?? rule.line : rule.line))
+                    decisions.append(
+                        Decision(
+                            type: .ruleError, rule: rule.id, subject: subject, severity: nil, message: e.bareMessage,
+                            evidence: e.trip.map { Value.object(["budget": .string($0.rawValue)]) } ?? .object([:]),
+                            file: rule.file, line: inRuleFile ? e.line ?? rule.line : rule.line))
                 }
             }
             ruleStats.seconds = (clock.now - ruleStart).seconds
@@ -246,7 +257,6 @@ public struct RuleStats: Codable, Sendable {
 
     init(rule: String) { self.rule = rule }
 }
-
 
 extension String {
     func trimmingSuffix(_ s: String) -> String {

@@ -30,7 +30,8 @@ public struct RuleTestRunner {
                 results.append(run(t))
             }
             for case .failure(let e) in tests {
-                results.append(RuleTestResult(file: e.file, line: e.line, name: "(load)", status: .error, message: e.message, seconds: 0))
+                results.append(
+                    RuleTestResult(file: e.file, line: e.line, name: "(load)", status: .error, message: e.message, seconds: 0))
             }
         }
         return results
@@ -56,8 +57,10 @@ public struct RuleTestRunner {
         do {
             let env = try lua.newEnvironment(kind: "test", file: display)
             let kinds = Value.array(EntityKind.allCases.map { .string($0.rawValue) })
-            for (source, chunk, args) in [(Prelude.tests, "=meow.tests", [LuaArgument.ref(env), .value(kinds)]),
-                                          (String(decoding: data, as: UTF8.self), "@\(display)", [])] {
+            for (source, chunk, args) in [
+                (Prelude.tests, "=meow.tests", [LuaArgument.ref(env), .value(kinds)]),
+                (String(decoding: data, as: UTF8.self), "@\(display)", []),
+            ] {
                 let fn = try lua.load(source, chunkName: chunk, env: env)
                 defer { lua.release(fn) }
                 if case .failure(let e) = lua.call(fn, args, budget: engine.options.loadBudget, now: 0).result { throw e }
@@ -74,8 +77,10 @@ public struct RuleTestRunner {
                 guard let spec = t["spec"]?.objectValue, let name = t["name"]?.stringValue else {
                     return .failure(RuleLoadError(file: display, line: line, rule: nil, message: "malformed test"))
                 }
-                return .success(TestCase(file: display, line: line, name: name, skip: t["skip"] == .bool(true), spec: spec,
-                                         defaultRules: siblingRules.isEmpty ? nil : siblingRules))
+                return .success(
+                    TestCase(
+                        file: display, line: line, name: name, skip: t["skip"] == .bool(true), spec: spec,
+                        defaultRules: siblingRules.isEmpty ? nil : siblingRules))
             }
         } catch let e as LuaError {
             return [.failure(RuleLoadError(file: e.file ?? display, line: e.line, rule: nil, message: e.bareMessage))]
@@ -88,7 +93,8 @@ public struct RuleTestRunner {
         let clock = ContinuousClock()
         let start = clock.now
         func result(_ status: RuleTestResult.Status, _ message: String = "") -> RuleTestResult {
-            RuleTestResult(file: t.file, line: t.line, name: t.name, status: status, message: message, seconds: (clock.now - start).seconds)
+            RuleTestResult(
+                file: t.file, line: t.line, name: t.name, status: status, message: message, seconds: (clock.now - start).seconds)
         }
         if t.skip { return result(.skip) }
         let known: Set<String> = ["entities", "expect", "rules", "now", "description"]
@@ -184,8 +190,9 @@ struct Expectation: CustomStringConvertible {
         if let k = o.keys.sorted().first(where: { !known.contains($0) }) {
             return .failure(RuleIssue("unknown field '\(k)' (known: \(known.sorted().joined(separator: ", ")))"))
         }
-        var e = Expectation(type: .violation, rule: o["rule"]?.stringValue ?? defaultRule, subject: o["subject"]?.stringValue,
-                            severity: nil, message: o["message"]?.stringValue)
+        var e = Expectation(
+            type: .violation, rule: o["rule"]?.stringValue ?? defaultRule, subject: o["subject"]?.stringValue,
+            severity: nil, message: o["message"]?.stringValue)
         if let t = o["type"] {
             guard let s = t.stringValue, let k = Decision.Kind(rawValue: s) else {
                 return .failure(RuleIssue("type must be \"violation\" or \"rule_error\""))
@@ -222,8 +229,12 @@ struct Expectation: CustomStringConvertible {
 enum Fixture {
     /// Decodes a fixture into an entity. `id` defaults to `<kind>/test/<name>`; unknown fields are errors.
     static func entity(_ raw: Value) -> Result<Entity, RuleIssue> {
-        guard case .object(var o) = raw else { return .failure(RuleIssue("expected an entity table, e.g. application { name = \"pay\" }")) }
-        guard let kind = o["kind"]?.stringValue else { return .failure(RuleIssue("missing kind (write application { ... }, workload { ... }, ...)")) }
+        guard case .object(var o) = raw else {
+            return .failure(RuleIssue("expected an entity table, e.g. application { name = \"pay\" }"))
+        }
+        guard let kind = o["kind"]?.stringValue else {
+            return .failure(RuleIssue("missing kind (write application { ... }, workload { ... }, ...)"))
+        }
         if o["id"] == nil {
             guard let name = o["name"]?.stringValue else { return .failure(RuleIssue("\(kind): give it a name or an id")) }
             o["id"] = .string("\(kind)/test/\(name)")

@@ -42,8 +42,10 @@ public final class SimulationRun {
 
     /// Advances `duration` in `step`s (the simulator's step by default), calling `onEvent` for each event
     /// and `onStep(done, total)` after each step.
-    public func run(duration: TimeInterval, step: TimeInterval? = nil, onEvent: (Event) -> Void = { _ in },
-                    onStep: (Int, Int) -> Void = { _, _ in }) {
+    public func run(
+        duration: TimeInterval, step: TimeInterval? = nil, onEvent: (Event) -> Void = { _ in },
+        onStep: (Int, Int) -> Void = { _, _ in }
+    ) {
         let step = step ?? simulator.options.step
         let total = max(1, Int((duration / step).rounded(.up)))
         var active: [Key: Decision] = [:]
@@ -86,7 +88,8 @@ public final class SimulationRun {
     public func scoring(_ type: Decision.Kind = .anomaly) -> FaultScoring {
         let first = firstStep
         let detections = events.filter { $0.kind == .firing && $0.decision.type == type && $0.decision.time != first }.map {
-            FaultScoring.Detection(rule: $0.decision.rule, subject: $0.decision.subject ?? "", time: $0.decision.time ?? simulator.now)
+            FaultScoring.Detection(
+                rule: $0.decision.rule, subject: $0.decision.subject ?? "", time: $0.decision.time ?? simulator.now)
         }
         return FaultScoring(faults: simulator.faults, detections: detections)
     }

@@ -18,16 +18,24 @@ struct BenchAnomalyCommand: ParsableCommand {
         case text, json
     }
 
-    @Option(name: .long, help: ArgumentHelp("Directory searched recursively for *.csv files (timestamp,value).", valueName: "DIR"))
+    @Option(
+        name: .long, help: ArgumentHelp("Directory searched recursively for *.csv files (timestamp,value).", valueName: "DIR"))
     var data: String
 
-    @Option(name: .long, help: ArgumentHelp("NAB combined_windows.json: {\"<category>/<file>.csv\": [[start, end], ...]}.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("NAB combined_windows.json: {\"<category>/<file>.csv\": [[start, end], ...]}.", valueName: "FILE"))
     var labels: String
 
-    @Option(name: .long, help: ArgumentHelp("Score only this detector (default: the default detector and every single detector).", valueName: "NAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Score only this detector (default: the default detector and every single detector).", valueName: "NAME"))
     var detector: String?
 
-    @Option(name: .long, help: ArgumentHelp("NAB config/profiles.json to use instead of the built-in NAB profiles.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("NAB config/profiles.json to use instead of the built-in NAB profiles.", valueName: "FILE"))
     var profiles: String?
 
     @Option(name: .long, help: "Output format: text (table) or json.")
@@ -68,7 +76,9 @@ struct BenchAnomalyCommand: ParsableCommand {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    static func table(_ results: [NABBenchmark.DetectorResult], profiles: [NABProfile], files: [NABDataFile], perFile: Bool) -> String {
+    static func table(_ results: [NABBenchmark.DetectorResult], profiles: [NABProfile], files: [NABDataFile], perFile: Bool)
+        -> String
+    {
         let nWindows = files.reduce(0) { $0 + $1.windows.count }
         var s = "NAB scores (\(files.count) files, \(nWindows) windows; null = 0, perfect = 100)\n"
         let nameWidth = max(18, (results.map(\.detector.count).max() ?? 0) + 2)
@@ -84,7 +94,8 @@ struct BenchAnomalyCommand: ParsableCommand {
         if perFile {
             for r in results {
                 guard let std = r.profiles.first else { continue }
-                s += "\n\(r.detector): raw \(std.profile.name) score per file (threshold \(String(format: "%.4f", std.threshold)))\n"
+                s +=
+                    "\n\(r.detector): raw \(std.profile.name) score per file (threshold \(String(format: "%.4f", std.threshold)))\n"
                 for (i, f) in files.enumerated() {
                     s += "  " + String(format: "%8.3f", std.perFile[i]) + "  \(f.name) (\(f.windows.count) windows)\n"
                 }
@@ -98,12 +109,13 @@ struct BenchAnomalyCommand: ParsableCommand {
         let arr: [[String: Any]] = results.map { r in
             var profs: [String: Any] = [:]
             for p in r.profiles {
-                profs[p.profile.name] = [
-                    "score": num(p.normalizedScore), "raw": num(p.rawScore), "null": num(p.nullScore),
-                    "perfect": num(p.perfectScore), "threshold": num(p.threshold),
-                    "true_positives": p.truePositives, "false_negatives": p.falseNegatives,
-                    "false_positives": p.falsePositives,
-                ] as [String: Any]
+                profs[p.profile.name] =
+                    [
+                        "score": num(p.normalizedScore), "raw": num(p.rawScore), "null": num(p.nullScore),
+                        "perfect": num(p.perfectScore), "threshold": num(p.threshold),
+                        "true_positives": p.truePositives, "false_negatives": p.falseNegatives,
+                        "false_positives": p.falsePositives,
+                    ] as [String: Any]
             }
             return ["detector": r.detector, "files": files.count, "profiles": profs]
         }

@@ -47,7 +47,9 @@ struct BenchEvalCommand: ParsableCommand {
         }
         let warm = runs.count > 1 ? Array(runs.dropFirst()) : runs
         let best = warm.min { $0.stats.seconds < $1.stats.seconds }!
-        let slowest = best.stats.byRule.sorted { $0.seconds > $1.seconds }.prefix(5).map { "\($0.rule) \(String(format: "%.1f", $0.seconds * 1000)) ms / \($0.evaluations) evals" }
+        let slowest = best.stats.byRule.sorted { $0.seconds > $1.seconds }.prefix(5).map {
+            "\($0.rule) \(String(format: "%.1f", $0.seconds * 1000)) ms / \($0.evaluations) evals"
+        }
         let result = Result(
             apps: apps, workloads: apps * workloadsPerApp, entities: snapshot.entities.count, rules: engine.rules.count,
             evaluations: best.stats.evaluations, decisions: best.decisions.count, generateSeconds: generate,
@@ -59,7 +61,8 @@ struct BenchEvalCommand: ParsableCommand {
         case .json:
             print(try Console.json(result))
         case .text:
-            print("""
+            print(
+                """
                 bench eval: \(Console.count(result.apps)) apps, \(Console.count(result.workloads)) workloads, \(Console.count(result.entities)) entities, \(result.rules) rules
                   fleet generation        \(String(format: "%8.1f", generate * 1000)) ms
                   evaluation, first       \(String(format: "%8.1f", result.firstEvaluationSeconds * 1000)) ms
@@ -84,4 +87,3 @@ enum ProcessStats {
         return 0
     }
 }
-

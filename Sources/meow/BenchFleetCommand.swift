@@ -62,10 +62,14 @@ struct BenchFleetCommand: ParsableCommand {
             jsonSeconds = (clock.now - t3).seconds
             jsonMiB = Double(data.count) / 1_048_576
         }
-        let series = snapshot.entities.reduce(0) { if case .series = $1 { return $0 + 1 }; return $0 }
-        let r = Result(apps: apps, workloads: apps * workloadsPerApp, series: series, entities: snapshot.entities.count,
-                       steps: Int(o.history / o.step) + 1 + Int(3600 / o.step), buildSeconds: build, advanceHourSeconds: advance,
-                       snapshotSeconds: snap, jsonSeconds: jsonSeconds, jsonMiB: jsonMiB, buildMaxRSSMiB: buildRSS, maxRSSMiB: ProcessStats.maxRSSMiB())
+        let series = snapshot.entities.reduce(0) {
+            if case .series = $1 { return $0 + 1 }; return $0
+        }
+        let r = Result(
+            apps: apps, workloads: apps * workloadsPerApp, series: series, entities: snapshot.entities.count,
+            steps: Int(o.history / o.step) + 1 + Int(3600 / o.step), buildSeconds: build, advanceHourSeconds: advance,
+            snapshotSeconds: snap, jsonSeconds: jsonSeconds, jsonMiB: jsonMiB, buildMaxRSSMiB: buildRSS,
+            maxRSSMiB: ProcessStats.maxRSSMiB())
         switch output {
         case .json:
             print(try Console.json(r))
@@ -77,7 +81,8 @@ struct BenchFleetCommand: ParsableCommand {
                   snapshot()              \(String(format: "%8.1f", snap * 1000)) ms
                 """
             if let jsonSeconds, let jsonMiB {
-                text += "\n  JSON encoding           \(String(format: "%8.1f", jsonSeconds * 1000)) ms  (\(String(format: "%.1f", jsonMiB)) MiB)"
+                text +=
+                    "\n  JSON encoding           \(String(format: "%8.1f", jsonSeconds * 1000)) ms  (\(String(format: "%.1f", jsonMiB)) MiB)"
             }
             text += "\n  max RSS                 \(String(format: "%8.1f", r.maxRSSMiB)) MiB"
             print(text)

@@ -54,7 +54,11 @@ struct CheckCommand: ParsableCommand {
         let engine = try RuleEngine(directory: try rulesDir.url(), displayPath: rulesDir.rules)
         let report = Report(
             files: engine.files,
-            rules: engine.rules.map { .init(id: $0.id, type: $0.kind.rawValue, severity: $0.severity.rawValue, kind: $0.match.kind.rawValue, description: $0.description, file: $0.file, line: $0.line) },
+            rules: engine.rules.map {
+                .init(
+                    id: $0.id, type: $0.kind.rawValue, severity: $0.severity.rawValue, kind: $0.match.kind.rawValue,
+                    description: $0.description, file: $0.file, line: $0.line)
+            },
             errors: engine.loadErrors.map { .init(file: $0.file, line: $0.line, rule: $0.rule, message: $0.message) })
         switch output {
         case .json:
@@ -62,7 +66,9 @@ struct CheckCommand: ParsableCommand {
         case .text:
             let width = engine.rules.map(\.id.count).max() ?? 10
             for r in engine.rules {
-                print("\(r.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(r.kind.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(r.severity.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(r.match.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(Console.dim("\(r.file):\(r.line)"))")
+                print(
+                    "\(r.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(r.kind.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(r.severity.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(r.match.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(Console.dim("\(r.file):\(r.line)"))"
+                )
             }
             for e in engine.loadErrors { print(Console.red(e.description)) }
             let summary = "\(engine.rules.count) rules in \(engine.files.count) files, \(engine.loadErrors.count) errors"

@@ -56,9 +56,15 @@ enum SimulationSettings {
     static func parse(apps: Int, seed: UInt64, faults: Int, duration: String, step: String, history: String) throws
         -> (SimulationOptions, duration: TimeInterval, step: TimeInterval)
     {
-        guard let d = Timestamp.parseDuration(duration), d > 0 else { throw InputError("--duration \(duration): expected a duration like 24h") }
-        guard let s = Timestamp.parseDuration(step), s > 0 else { throw InputError("--step \(step): expected a duration like 10m") }
-        guard let h = Timestamp.parseDuration(history) else { throw InputError("--history \(history): expected a duration like 6h") }
+        guard let d = Timestamp.parseDuration(duration), d > 0 else {
+            throw InputError("--duration \(duration): expected a duration like 24h")
+        }
+        guard let s = Timestamp.parseDuration(step), s > 0 else {
+            throw InputError("--step \(step): expected a duration like 10m")
+        }
+        guard let h = Timestamp.parseDuration(history) else {
+            throw InputError("--history \(history): expected a duration like 6h")
+        }
         guard d / s <= 100_000 else { throw InputError("--duration / --step is more than 100000 steps") }
         guard (1...100_000).contains(apps) else { throw InputError("--apps must be between 1 and 100000") }
         guard faults >= 0 else { throw InputError("--faults must not be negative") }
@@ -86,7 +92,8 @@ final class ProgressBar {
         if tty {
             let width = 30
             let filled = Int(fraction * Double(width))
-            let line = "\r\(label) [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] \(Int(fraction * 100))%"
+            let line =
+                "\r\(label) [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] \(Int(fraction * 100))%"
             FileHandle.standardError.write(Data(line.utf8))
         } else if Int(fraction * 10) != lastTenth {
             lastTenth = Int(fraction * 10)
@@ -138,14 +145,21 @@ struct DemoReport {
                 let env = a.environment ?? "-"
                 byEnv[env, default: EnvironmentSummary(environment: env)].applications += 1
                 if a.health == "Healthy" { byEnv[env]!.healthy += 1 }
-            case .workload(let w): byEnv[w.environment ?? "-", default: EnvironmentSummary(environment: w.environment ?? "-")].workloads += 1
-            case .dag(let d): byEnv[d.environment ?? "-", default: EnvironmentSummary(environment: d.environment ?? "-")].dags += 1
-            case .cluster(let c): byEnv[c.environment ?? "-", default: EnvironmentSummary(environment: c.environment ?? "-")].clusters += 1
+            case .workload(let w):
+                byEnv[w.environment ?? "-", default: EnvironmentSummary(environment: w.environment ?? "-")].workloads += 1
+            case .dag(let d):
+                byEnv[d.environment ?? "-", default: EnvironmentSummary(environment: d.environment ?? "-")].dags += 1
+            case .cluster(let c):
+                byEnv[c.environment ?? "-", default: EnvironmentSummary(environment: c.environment ?? "-")].clusters += 1
             default: break
             }
         }
         let order = run.simulator.options.fleet.environments
-        return byEnv.values.sorted { (order.firstIndex(of: $0.environment) ?? 99, $0.environment) < (order.firstIndex(of: $1.environment) ?? 99, $1.environment) }
+        return byEnv.values.sorted {
+            (order.firstIndex(of: $0.environment) ?? 99, $0.environment) < (
+                order.firstIndex(of: $1.environment) ?? 99, $1.environment
+            )
+        }
     }
 
     var json: JSON {
@@ -164,21 +178,31 @@ struct DemoReport {
     func text() -> String {
         let j = json
         var out: [String] = []
-        out.append(Console.bold("meow demo") + ": \(j.steps) steps from \(j.simulatedFrom) to \(j.simulatedTo) in \(String(format: "%.1f", wallSeconds)) s")
+        out.append(
+            Console.bold("meow demo")
+                + ": \(j.steps) steps from \(j.simulatedFrom) to \(j.simulatedTo) in \(String(format: "%.1f", wallSeconds)) s")
         out.append("")
         out.append(Console.bold("Fleet"))
         out.append("  environment  clusters  apps  healthy  workloads  dags")
         for e in j.environments {
-            out.append("  \(e.environment.padding(toLength: 11, withPad: " ", startingAt: 0))  \(pad(e.clusters, 8))  \(pad(e.applications, 4))  \(pad(e.healthy, 7))  \(pad(e.workloads, 9))  \(pad(e.dags, 4))")
+            out.append(
+                "  \(e.environment.padding(toLength: 11, withPad: " ", startingAt: 0))  \(pad(e.clusters, 8))  \(pad(e.applications, 4))  \(pad(e.healthy, 7))  \(pad(e.workloads, 9))  \(pad(e.dags, 4))"
+            )
         }
         out.append("")
         let hits = j.faults.filter(\.detected).count
-        out.append(Console.bold("Injected faults vs anomalies found") + "  (\(hits)/\(j.faults.count) detected, \(j.falseAlarms) false alarms)")
-        out.append(Console.dim("  a hit is an anomaly on the fault's subjects while it lasts (+30 min); violations that start then are shown after ‹also›"))
+        out.append(
+            Console.bold("Injected faults vs anomalies found")
+                + "  (\(hits)/\(j.faults.count) detected, \(j.falseAlarms) false alarms)")
+        out.append(
+            Console.dim(
+                "  a hit is an anomaly on the fault's subjects while it lasts (+30 min); violations that start then are shown after ‹also›"
+            ))
         let related = Dictionary(uniqueKeysWithValues: run.scoring(.violation).faults.map { ($0.fault.id, $0.rules) })
         for f in j.faults.sorted(by: { $0.fault.start < $1.fault.start }) {
             let mark = f.detected ? Console.green("HIT   ") : Console.red("MISSED")
-            var line = "  \(mark) \(Timestamp.format(f.fault.start))  \(f.fault.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(f.fault.cause)"
+            var line =
+                "  \(mark) \(Timestamp.format(f.fault.start))  \(f.fault.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(f.fault.cause)"
             if let t = f.firstDetection {
                 let delay = Int(t.timeIntervalSince(f.fault.start) / 60)
                 line += Console.dim("  ← \(f.rules.joined(separator: ", ")) after \(delay) min")
@@ -188,10 +212,14 @@ struct DemoReport {
         }
         let score = run.scoring()
         if !score.falseAlarms.isEmpty {
-            out.append(Console.dim("  false alarms: " + score.falseAlarms.prefix(5).map { "\($0.rule) on \($0.subject)" }.joined(separator: "; ") + (score.falseAlarms.count > 5 ? "; …" : "")))
+            out.append(
+                Console.dim(
+                    "  false alarms: " + score.falseAlarms.prefix(5).map { "\($0.rule) on \($0.subject)" }.joined(separator: "; ")
+                        + (score.falseAlarms.count > 5 ? "; …" : "")))
         }
         out.append("")
-        out.append(Console.bold("Violations at the end") + "  (\(j.violations.values.reduce(0, +)) in \(j.violations.count) rules)")
+        out.append(
+            Console.bold("Violations at the end") + "  (\(j.violations.values.reduce(0, +)) in \(j.violations.count) rules)")
         for (rule, n) in j.violations.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }).prefix(8) {
             out.append("  \(pad(n, 5))  \(rule)")
         }

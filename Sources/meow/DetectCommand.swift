@@ -20,7 +20,8 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("CSV file with header 'timestamp,value'.", valueName: "FILE.csv"))
     var input: String
 
-    @Option(name: .long, help: ArgumentHelp("Detector to run: \(DetectorRegistry.names.joined(separator: ", ")).", valueName: "NAME"))
+    @Option(
+        name: .long, help: ArgumentHelp("Detector to run: \(DetectorRegistry.names.joined(separator: ", ")).", valueName: "NAME"))
     var detector: String = "default"
 
     @Option(name: .long, help: "Output format: csv (timestamp,value,anomaly_score) or json (array of objects with explanation).")
@@ -54,7 +55,8 @@ struct DetectCommand: ParsableCommand {
             out += "[\n"
             for i in 0..<series.count {
                 let s = scores[i]
-                out += "  {\"timestamp\": \(Self.jsonString(series.timestampText[i])), \"value\": \(Self.jsonNumber(series.values[i])), "
+                out +=
+                    "  {\"timestamp\": \(Self.jsonString(series.timestampText[i])), \"value\": \(Self.jsonNumber(series.values[i])), "
                 out += "\"anomaly_score\": \(Self.jsonNumber(s.score)), \"explanation\": \(Self.jsonString(s.explanation))"
                 if let e = s.expected {
                     out += ", \"expected\": [\(Self.jsonNumber(e.lowerBound)), \(Self.jsonNumber(e.upperBound))]"
@@ -95,6 +97,7 @@ struct DetectCommand: ParsableCommand {
     }
 
     static func csvQuote(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 }

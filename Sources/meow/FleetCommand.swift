@@ -32,7 +32,8 @@ struct FleetCommand: ParsableCommand {
     @Option(help: "Simulation step: the spacing of series values, e.g. 5m.") var step: String = "5m"
     @Option(help: "Values per series in the snapshot (the most recent).") var seriesWindow: Int = 60
     @Option(help: "Faults to inject (needs --history).") var faults: Int = 0
-    @Option(help: "Faults start within this long before --at (default: the span of --series-window, at most --history).") var faultWindow: String?
+    @Option(help: "Faults start within this long before --at (default: the span of --series-window, at most --history).")
+    var faultWindow: String?
     @Option(help: "Write the injected faults (ground truth) as JSON to this file.") var truth: String?
     @Option(help: "Output format: json (the snapshot) is the only format.") var output: String = "json"
     @Flag(help: "Indent the JSON.") var pretty = false
@@ -40,19 +41,29 @@ struct FleetCommand: ParsableCommand {
 
     func validate() throws {
         guard apps >= 0, apps <= 1_000_000 else { throw ValidationError("--apps must be between 0 and 1000000") }
-        guard workloadsPerApp >= 0, workloadsPerApp <= 100 else { throw ValidationError("--workloads-per-app must be between 0 and 100") }
+        guard workloadsPerApp >= 0, workloadsPerApp <= 100 else {
+            throw ValidationError("--workloads-per-app must be between 0 and 100")
+        }
         guard clusters >= 1, clusters <= 100 else { throw ValidationError("--clusters must be between 1 and 100") }
         guard output == "json" else { throw ValidationError("--output: only json is supported for a snapshot") }
-        guard Timestamp.parse(at) != nil else { throw ValidationError("--at \(at): expected an RFC 3339 time like 2026-01-01T00:00:00Z") }
+        guard Timestamp.parse(at) != nil else {
+            throw ValidationError("--at \(at): expected an RFC 3339 time like 2026-01-01T00:00:00Z")
+        }
         guard !envs.split(separator: ",").isEmpty else { throw ValidationError("--envs needs at least one environment") }
         for (name, text) in [("--history", history), ("--step", step), ("--fault-window", faultWindow ?? "1s")] {
-            guard Timestamp.parseDuration(text) != nil else { throw ValidationError("\(name) \(text): expected a duration like 30s, 15m, 24h, 7d") }
+            guard Timestamp.parseDuration(text) != nil else {
+                throw ValidationError("\(name) \(text): expected a duration like 30s, 15m, 24h, 7d")
+            }
         }
         guard (Timestamp.parseDuration(step) ?? 0) >= 1 else { throw ValidationError("--step must be at least 1s") }
-        guard seriesWindow >= 1, seriesWindow <= 100_000 else { throw ValidationError("--series-window must be between 1 and 100000") }
+        guard seriesWindow >= 1, seriesWindow <= 100_000 else {
+            throw ValidationError("--series-window must be between 1 and 100000")
+        }
         guard faults >= 0, faults <= 10_000 else { throw ValidationError("--faults must be between 0 and 10000") }
         if faults > 0, (Timestamp.parseDuration(history) ?? 0) < (Timestamp.parseDuration(step) ?? 300) {
-            throw ValidationError("--faults needs a --history (e.g. --history 1d): faults are placed in the history so that the snapshot shows them")
+            throw ValidationError(
+                "--faults needs a --history (e.g. --history 1d): faults are placed in the history so that the snapshot shows them"
+            )
         }
     }
 

@@ -19,8 +19,10 @@ struct Meow: ParsableCommand {
                          meow simulate --rules rules --state fleet.json
             """,
         version: "0.1.0",
-        subcommands: [CheckCommand.self, SimulateCommand.self, TestCommand.self, FleetCommand.self, DemoCommand.self,
-                      DetectCommand.self, BenchCommand.self]
+        subcommands: [
+            CheckCommand.self, SimulateCommand.self, TestCommand.self, FleetCommand.self, DemoCommand.self,
+            DetectCommand.self, BenchCommand.self,
+        ]
     )
 
     static func main() {

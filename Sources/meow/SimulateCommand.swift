@@ -65,10 +65,14 @@ struct SimulateCommand: ParsableCommand {
             time = observed
         } else {
             time = Date()
-            if at == nil { Console.progress("note: \(state) has no observed_at; evaluating at the current time (use --at for a fixed time)") }
+            if at == nil {
+                Console.progress("note: \(state) has no observed_at; evaluating at the current time (use --at for a fixed time)")
+            }
         }
         if let at {
-            guard let t = Timestamp.parse(at) else { throw InputError("--at \(at): expected an RFC 3339 time like 2026-01-01T00:00:00Z") }
+            guard let t = Timestamp.parse(at) else {
+                throw InputError("--at \(at): expected an RFC 3339 time like 2026-01-01T00:00:00Z")
+            }
             time = t
         }
         let engine = try RuleEngine(directory: try rulesDir.url(), displayPath: rulesDir.rules)
@@ -96,19 +100,23 @@ extension SimulateCommand {
         let run = SimulationRun(engine: engine, simulator: FleetSimulator(options: options))
         let bar = ProgressBar(label: "simulating \(self.duration)")
         var count = 0
-        run.run(duration: duration, step: step, onEvent: { event in
-            count += 1
-            switch output {
-            case .json:
-                guard case .object(var o) = (try? ValueEncoder().encode(event.decision)) ?? .null else { return }
-                o["event"] = .string(event.kind.rawValue)
-                print(Value.object(o).jsonString())
-            case .text:
-                let d = event.decision
-                let mark = event.kind == .firing ? "+" : "-"
-                print("\(Timestamp.format(d.time ?? Date())) \(mark) \(d.type.rawValue) \(d.rule) \(d.subject ?? "-"): \(d.message)")
-            }
-        }, onStep: { done, total in if output == .text { bar.update(done, total) } })
+        run.run(
+            duration: duration, step: step,
+            onEvent: { event in
+                count += 1
+                switch output {
+                case .json:
+                    guard case .object(var o) = (try? ValueEncoder().encode(event.decision)) ?? .null else { return }
+                    o["event"] = .string(event.kind.rawValue)
+                    print(Value.object(o).jsonString())
+                case .text:
+                    let d = event.decision
+                    let mark = event.kind == .firing ? "+" : "-"
+                    print(
+                        "\(Timestamp.format(d.time ?? Date())) \(mark) \(d.type.rawValue) \(d.rule) \(d.subject ?? "-"): \(d.message)"
+                    )
+                }
+            }, onStep: { done, total in if output == .text { bar.update(done, total) } })
         if output == .text { bar.finish() }
         if let truth {
             let data = try InjectedFault.jsonData(run.simulator.faults)
@@ -117,7 +125,9 @@ extension SimulateCommand {
         if output == .text {
             let score = run.scoring()
             let (hit, total) = score.detectionRate()
-            Console.progress("\(run.steps) steps, \(count) events; faults detected by anomalies: \(hit)/\(total), false alarms: \(score.falseAlarms.count)")
+            Console.progress(
+                "\(run.steps) steps, \(count) events; faults detected by anomalies: \(hit)/\(total), false alarms: \(score.falseAlarms.count)"
+            )
         }
         if count > 0 { throw ExitCode(1) }
     }
@@ -128,10 +138,15 @@ enum DecisionReport {
     static func render(_ result: Evaluation, snapshot: Snapshot, time: Date, examples: Int) -> String {
         var out: [String] = []
         let s = result.stats
-        out.append(Console.bold("meow simulate") + ": \(Console.count(s.entities)) entities, \(s.rules) rules, \(Console.count(s.evaluations)) evaluations in \(Int(s.seconds * 1000)) ms, at \(Timestamp.format(time))")
+        out.append(
+            Console.bold("meow simulate")
+                + ": \(Console.count(s.entities)) entities, \(s.rules) rules, \(Console.count(s.evaluations)) evaluations in \(Int(s.seconds * 1000)) ms, at \(Timestamp.format(time))"
+        )
         let violations = result.decisions.filter { $0.type == .violation }
         let errors = result.decisions.filter { $0.type == .ruleError }
-        for (title, kind) in [("Violations", Decision.Kind.violation), ("Anomalies", .anomaly), ("Proposed actions (dry-run)", .actionProposed)] {
+        for (title, kind) in [
+            ("Violations", Decision.Kind.violation), ("Anomalies", .anomaly), ("Proposed actions (dry-run)", .actionProposed),
+        ] {
             let list = result.decisions.filter { $0.type == kind }
             if !list.isEmpty { out += section(title, list, examples: examples) }
         }
@@ -153,8 +168,9 @@ enum DecisionReport {
                 let n = violations.filter { $0.severity == sev }.count
                 if n > 0 { counts.append("\(Console.count(n)) \(sev.rawValue)") }
             }
-            out.append("\(Console.count(violations.count)) violations" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
-                + ", \(s.anomalies) anomalies, \(s.proposals) proposed actions, \(errors.count) rule errors")
+            out.append(
+                "\(Console.count(violations.count)) violations" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
+                    + ", \(s.anomalies) anomalies, \(s.proposals) proposed actions, \(errors.count) rule errors")
         }
         return out.joined(separator: "\n")
     }
@@ -168,17 +184,23 @@ enum DecisionReport {
             if byRule[v.rule] == nil { order.append(v.rule) }
             byRule[v.rule, default: []].append(v)
         }
-        order.sort { (byRule[$0]![0].severity ?? .info, byRule[$0]!.count) > (byRule[$1]![0].severity ?? .info, byRule[$1]!.count) }
+        order.sort {
+            (byRule[$0]![0].severity ?? .info, byRule[$0]!.count) > (byRule[$1]![0].severity ?? .info, byRule[$1]!.count)
+        }
         for rule in order {
             let group = byRule[rule]!
             let sev = group[0].severity?.rawValue ?? "-"
             let painted = (group[0].severity ?? .info) >= .high ? Console.red(sev) : Console.yellow(sev)
-            out.append("  \(painted.padding(toLength: 8 + (Console.color ? 9 : 0), withPad: " ", startingAt: 0))  \(Console.bold(rule))  \(group.count)")
+            out.append(
+                "  \(painted.padding(toLength: 8 + (Console.color ? 9 : 0), withPad: " ", startingAt: 0))  \(Console.bold(rule))  \(group.count)"
+            )
             for d in group.prefix(examples) {
                 let when = d.time.map { Console.dim(Timestamp.format($0)) + " " } ?? ""
                 out.append("      \(when)\(d.subject ?? "-"): \(d.message)")
             }
-            if group.count > examples { out.append(Console.dim("      … and \(group.count - examples) more (--output json lists all)")) }
+            if group.count > examples {
+                out.append(Console.dim("      … and \(group.count - examples) more (--output json lists all)"))
+            }
         }
         return out
     }

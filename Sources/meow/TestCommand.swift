@@ -79,7 +79,9 @@ struct TestCommand: ParsableCommand {
                 }
                 print("\(tag) \(r.file):\(r.line ?? 0): \(r.name)")
                 if !r.message.isEmpty {
-                    print(r.message.split(separator: "\n", omittingEmptySubsequences: false).map { "      \($0)" }.joined(separator: "\n"))
+                    print(
+                        r.message.split(separator: "\n", omittingEmptySubsequences: false).map { "      \($0)" }.joined(
+                            separator: "\n"))
                 }
             }
             print("--------------------------------------------------------------------------------")

@@ -5,8 +5,10 @@ import Testing
 
 @Suite struct DocumentProxyTests {
     let docs: [Value] = [
-        ["id": "application/argocd/pay", "kind": "application", "name": "pay",
-         "labels": ["team": "payments"], "images": ["a:1", "b:latest"], "sync_policy": ["automated": true]],
+        [
+            "id": "application/argocd/pay", "kind": "application", "name": "pay",
+            "labels": ["team": "payments"], "images": ["a:1", "b:latest"], "sync_policy": ["automated": true],
+        ],
         ["id": "application/argocd/web", "kind": "application", "name": "web", "labels": [:], "images": []],
     ]
 
@@ -30,7 +32,10 @@ import Testing
         #expect(try check(lua, "return e.sync_policy.automated").get() == true)
         #expect(try check(lua, "return e.missing == nil").get() == true)
         #expect(try check(lua, "return #e.images").get() == 2)
-        #expect(try check(lua, "local out = {} for i, v in ipairs(e.images) do out[i] = v end return out").get() == ["a:1", "b:latest"])
+        #expect(
+            try check(lua, "local out = {} for i, v in ipairs(e.images) do out[i] = v end return out").get() == [
+                "a:1", "b:latest",
+            ])
         #expect(try check(lua, "local n = 0 for k, v in pairs(e.labels) do n = n + 1 end return n").get() == 1)
         #expect(try check(lua, "return table.concat(e.images, ',')").get() == "a:1,b:latest")
         #expect(try check(lua, "return e.labels == e.labels").get() == true)
@@ -41,8 +46,10 @@ import Testing
     @Test func entitiesAreReadOnly() throws {
         let lua = try LuaScript()
         lua.state.documents = DocumentSet(documents: docs)
-        for body in ["e.name = 'x'", "e.labels.team = 'x'", "rawset(e, 'name', 'x')", "table.insert(e.images, 'c')",
-                     "setmetatable(e, {})", "table.sort(e.images, function(a, b) return a > b end)"] {
+        for body in [
+            "e.name = 'x'", "e.labels.team = 'x'", "rawset(e, 'name', 'x')", "table.insert(e.images, 'c')",
+            "setmetatable(e, {})", "table.sort(e.images, function(a, b) return a > b end)",
+        ] {
             let r = try check(lua, body)
             guard case .failure = r else {
                 Issue.record("\(body) must fail")
@@ -57,8 +64,9 @@ import Testing
         let lua = try LuaScript()
         lua.state.documents = DocumentSet(documents: docs)
         let env = try lua.state.newEnvironment(kind: "rule", file: "rules/p.lua")
-        let keep = try lua.state.load("kept = nil; f = function(e) kept = e.labels; return kept.team end; g = function() return kept.team end",
-                                      chunkName: "@rules/p.lua", env: env)
+        let keep = try lua.state.load(
+            "kept = nil; f = function(e) kept = e.labels; return kept.team end; g = function() return kept.team end",
+            chunkName: "@rules/p.lua", env: env)
         _ = lua.state.call(keep, [], budget: .default, now: 0)
         let f = try #require(try lua.state.global("f", in: env))
         let g = try #require(try lua.state.global("g", in: env))
@@ -75,6 +83,9 @@ import Testing
     @Test func returnedEntitiesBecomeTheirIds() throws {
         let lua = try LuaScript()
         lua.state.documents = DocumentSet(documents: docs)
-        #expect(try check(lua, "return {subject = e, labels = e.labels}").get() == ["subject": "application/argocd/pay", "labels": ["team": "payments"]])
+        #expect(
+            try check(lua, "return {subject = e, labels = e.labels}").get() == [
+                "subject": "application/argocd/pay", "labels": ["team": "payments"],
+            ])
     }
 }

@@ -22,7 +22,11 @@ import Testing
         for name in ["io", "debug", "package", "dofile", "loadfile", "loadstring", "warn", "module"] {
             #expect(value(try lua.run("return rawget(_G, '\(name)') == nil")) == true, "\(name) must not exist")
         }
-        #expect(value(try lua.run("return string.dump == nil and os.execute == nil and os.getenv == nil and os.remove == nil and os.exit == nil")) == true)
+        #expect(
+            value(
+                try lua.run(
+                    "return string.dump == nil and os.execute == nil and os.getenv == nil and os.remove == nil and os.exit == nil"
+                )) == true)
         let e = error(try lua.run("return io.open('/etc/passwd')"))
         #expect(e?.message.contains("undefined global 'io'") == true)
     }
@@ -49,7 +53,8 @@ import Testing
         #expect(value(try lua.run("return os.clock()")) == .double(1_767_225_600))
         #expect(value(try lua.run("return os.date('%Y-%m-%d %H:%M')")) == "2026-01-01 00:00")
         #expect(value(try lua.run("return os.time{year = 2026, month = 1, day = 1, hour = 0}")) == .int(1_767_225_600))
-        #expect(value(try lua.run("return os.time{year = 2024, month = 2, day = 29, hour = 12, min = 30}")) == .int(1_709_209_800))
+        #expect(
+            value(try lua.run("return os.time{year = 2024, month = 2, day = 29, hour = 12, min = 30}")) == .int(1_709_209_800))
         #expect(value(try lua.run("return os.date('*t').year")) == .int(2026))
     }
 
@@ -66,7 +71,8 @@ import Testing
     @Test func pcallCannotSwallowABudgetError() throws {
         let lua = try LuaScript()
         lua.budget.instructions = 500_000
-        let (r, usage) = try lua.measure("""
+        let (r, usage) = try lua.measure(
+            """
             local n = 0
             while true do
               pcall(function() while true do end end)
@@ -76,7 +82,8 @@ import Testing
         #expect(usage.trip == .instructions)
         #expect(error(r) != nil)
         // and the error handler of xpcall cannot run forever either
-        let (r2, u2) = try lua.measure("while true do xpcall(function() while true do end end, function() while true do end end) end")
+        let (r2, u2) = try lua.measure(
+            "while true do xpcall(function() while true do end end, function() while true do end end) end")
         #expect(u2.trip == .instructions)
         #expect(error(r2) != nil)
     }
@@ -84,7 +91,8 @@ import Testing
     @Test func coroutinesAreBudgetedToo() throws {
         let lua = try LuaScript()
         lua.budget.instructions = 1_000_000
-        let (r, usage) = try lua.measure("""
+        let (r, usage) = try lua.measure(
+            """
             local co = coroutine.wrap(function() while true do end end)
             while true do pcall(co) end
             """)
@@ -95,7 +103,8 @@ import Testing
     @Test func memoryBudgetStopsAllocationsEvenWhenCaught() throws {
         let lua = try LuaScript()
         lua.budget.memoryBytes = 8 << 20
-        let (r, usage) = try lua.measure("""
+        let (r, usage) = try lua.measure(
+            """
             local keep = {}
             while true do
               pcall(function() local t = {} for i = 1, 1e7 do t[i] = ('x'):rep(64) .. i end keep[#keep + 1] = t end)
@@ -146,14 +155,21 @@ import Testing
         #expect(value(try lua.run("return select(2, string.gsub('abc', '', '-'))")) == 4)
         #expect(value(try lua.run("return (string.gsub('$name is $age', '%$(%w+)', {name = 'Bo', age = 3}))")) == "Bo is 3")
         #expect(value(try lua.run("return (string.gsub('abc', '%w', function(c) return c:upper() end))")) == "ABC")
-        #expect(value(try lua.run("local t = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do t[#t+1] = k .. v end return table.concat(t, ';')")) == "a1;b2")
+        #expect(
+            value(
+                try lua.run(
+                    "local t = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do t[#t+1] = k .. v end return table.concat(t, ';')"
+                )) == "a1;b2")
         #expect(value(try lua.run("return string.match('THE (quick) fox', '%((%a+)%)')")) == "quick")
         #expect(value(try lua.run("return string.match(' x ', '^%s*(.-)%s*$')")) == "x")
         #expect(value(try lua.run("return string.find('f(a(b)c)', '%b()')")) == 2)
         #expect(value(try lua.run("return string.match('THE (quick) fox', '%f[%a]%a+', 5)")) == "quick")
         #expect(value(try lua.run("return string.match('hello hello', '(h%a+) %1')")) == "hello")
         #expect(value(try lua.run("return string.find('a.b', '.', 1, true)")) == 2)
-        #expect(value(try lua.run("return {xpcall(function() error('x', 0) end, function(m) return 'handled ' .. m end)}")) == [false, "handled x"])
+        #expect(
+            value(try lua.run("return {xpcall(function() error('x', 0) end, function(m) return 'handled ' .. m end)}")) == [
+                false, "handled x",
+            ])
         #expect(value(try lua.run("return {xpcall(function(a, b) return a + b end, print, 1, 2)}")) == [true, 3])
         #expect(value(try lua.run("return string.match('[x]', '[%[]')")) == "[")
         #expect(value(try lua.run("return string.match('abc', '()b()')")) == 2)
@@ -169,7 +185,8 @@ import Testing
         #expect(value(try lua.run("return #string.rep('', 2^62)")) == 0)
         #expect(value(try lua.run("return #string.rep('', 2^62, '')")) == 0)
         #expect(Date().timeIntervalSince(start) < 5)
-        let (r, usage) = try lua.measure("local s = ('x'):rep(1 << 20) local t = {} for i = 1, 200 do t[i] = s .. i end return #t")
+        let (r, usage) = try lua.measure(
+            "local s = ('x'):rep(1 << 20) local t = {} for i = 1, 200 do t[i] = s .. i end return #t")
         #expect(usage.trip == .memory)
         #expect(error(r) != nil)
     }
@@ -187,7 +204,8 @@ import Testing
         let lua = try LuaScript()
         lua.budget.wallTimeSeconds = 2
         let start = Date()
-        let r = try lua.run("""
+        let r = try lua.run(
+            """
             local loop = function() while true do end end
             return setmetatable({ok = true}, {__index = loop, __pairs = loop, __len = loop, __tostring = loop,
                                               __eq = loop, __newindex = loop, __call = loop, __concat = loop})
@@ -211,7 +229,8 @@ import Testing
         let e = error(try lua.run("setmetatable({}, {__gc = function() while true do end end})"))
         #expect(e?.message.contains("__gc metamethods are not allowed") == true)
         lua.budget.instructions = 500_000
-        let (r, usage) = try lua.measure("""
+        let (r, usage) = try lua.measure(
+            """
             do
               local x <close> = setmetatable({}, {__close = function() while true do end end})
             end
@@ -227,7 +246,8 @@ import Testing
         let lua = try LuaScript()
         let a = try lua.state.newEnvironment(kind: "rule", file: "rules/a.lua")
         let b = try lua.state.newEnvironment(kind: "rule", file: "rules/b.lua")
-        _ = try lua.run("""
+        _ = try lua.run(
+            """
             string.upper = function() return 'pwned' end
             rawset(string, 'lower', nil)
             table.insert = nil
@@ -236,9 +256,15 @@ import Testing
             os.time = function() return 0 end
             pcall(function() getmetatable('').__index = {upper = function() return 'pwned' end} end)
             """, file: "rules/a.lua", env: a)
-        #expect(value(try lua.run("return string.upper('x') .. ('y'):upper() .. string.lower('Z')", file: "rules/b.lua", env: b)) == "XYz")
+        #expect(
+            value(try lua.run("return string.upper('x') .. ('y'):upper() .. string.lower('Z')", file: "rules/b.lua", env: b))
+                == "XYz")
         #expect(value(try lua.run("return math.floor(2.5) + os.time()", file: "rules/b.lua", env: b)) == .int(1_767_225_602))
-        #expect(value(try lua.run("return rawget(_G, 'shared') == nil and type(table.insert) == 'function'", file: "rules/b.lua", env: b)) == true)
+        #expect(
+            value(
+                try lua.run(
+                    "return rawget(_G, 'shared') == nil and type(table.insert) == 'function'", file: "rules/b.lua", env: b))
+                == true)
         #expect(value(try lua.run("return getmetatable('')", file: "rules/b.lua", env: b)) == false)
         // method calls on strings always use the real (unreachable) string library
         #expect(value(try lua.run("return ('q'):upper()", file: "rules/a.lua", env: a)) == "Q")
@@ -256,7 +282,9 @@ import Testing
         #expect(value(try lua.run("x = 5 return load('return x + 1')()")) == .int(6))
         var parts = ["return ", "7"]
         _ = parts
-        #expect(value(try lua.run("local p = {'return ', '7'} local i = 0 return load(function() i = i + 1 return p[i] end)()")) == .int(7))
+        #expect(
+            value(try lua.run("local p = {'return ', '7'} local i = 0 return load(function() i = i + 1 return p[i] end)()"))
+                == .int(7))
         #expect(value(try lua.run("return load('return x', 'c', 't', {x = 9})()")) == .int(9))
         parts.removeAll()
     }
@@ -267,7 +295,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         try "local M = {} function M.double(x) return 2 * x end return M".write(
             to: dir.appendingPathComponent("lib/util.lua"), atomically: true, encoding: .utf8)
-        try "return 'outside'".write(to: dir.deletingLastPathComponent().appendingPathComponent("meow-outside.lua"), atomically: true, encoding: .utf8)
+        try "return 'outside'".write(
+            to: dir.deletingLastPathComponent().appendingPathComponent("meow-outside.lua"), atomically: true, encoding: .utf8)
         let lua = try LuaScript()
         let modules = DirectoryModules(root: dir, chunkPrefix: "rules")
         lua.state.moduleResolver = { modules.resolve($0) }

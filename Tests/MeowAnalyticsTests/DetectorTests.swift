@@ -1,10 +1,13 @@
 import Foundation
 import Testing
+
 @testable import MeowAnalytics
 
 @Suite("Streaming detectors on synthetic series")
 struct DetectorTests {
-    static let spikeDetectors = ["default", "robust_z", "ewma", "seasonal", "holt_winters", "windowed_gaussian", "cad", "likelihood"]
+    static let spikeDetectors = [
+        "default", "robust_z", "ewma", "seasonal", "holt_winters", "windowed_gaussian", "cad", "likelihood",
+    ]
 
     @Test("a 12σ spike outscores every normal point", arguments: spikeDetectors)
     func spikeIsDetected(name: String) {
@@ -51,12 +54,14 @@ struct DetectorTests {
         var g = Synthetic(seed: 4)
         var (t, v) = g.series(n: 288 * 8, amplitude: 20)  // 8 days of 5-minute data
         // A value normal for the series' range but wrong for this time of day.
-        let i = 288 * 7 + 72   // 06:00, sine peak: expected ≈ level + 20
+        let i = 288 * 7 + 72  // 06:00, sine peak: expected ≈ level + 20
         v[i] = 100 - 20
         for name in ["seasonal", "holt_winters"] {
             let s = runNamed(name, t, v).map(\.score)
             let normalMax = s[(288 * 3)..<i].max()!
-            #expect(normalMax < 0.5, "\(name) fires on the regular cycle: \(normalMax) at \(s[(288 * 3)..<i].firstIndex(of: normalMax)!)")
+            #expect(
+                normalMax < 0.5,
+                "\(name) fires on the regular cycle: \(normalMax) at \(s[(288 * 3)..<i].firstIndex(of: normalMax)!)")
             #expect(s[i] > 0.5 && s[i] > normalMax, "\(name): \(s[i]) vs \(normalMax)")
         }
         // A plain z-score over a short window cannot tell, because the value is inside the daily range.
@@ -64,14 +69,16 @@ struct DetectorTests {
         #expect(global[i] < 0.5)
     }
 
-    @Test("gaps keep the seasonal phase and add no false alarms", arguments: ["seasonal", "holt_winters", "ewma", "cusum", "default"])
+    @Test(
+        "gaps keep the seasonal phase and add no false alarms",
+        arguments: ["seasonal", "holt_winters", "ewma", "cusum", "default"])
     func gapsAreHandled(name: String) {
         var g = Synthetic(seed: 5)
         let (t0, v0) = g.series(n: 288 * 8, amplitude: 20)
         // Remove 6 hours of data on day 5 and the whole of day 6.
         var t: [Double] = [], v: [Double] = []
         var dayAfterGap: [Int] = []
-        for i in t0.indices where !(288 * 5 + 10 ..< 288 * 5 + 82).contains(i) && !(288 * 6 ..< 288 * 7).contains(i) {
+        for i in t0.indices where !(288 * 5 + 10..<288 * 5 + 82).contains(i) && !(288 * 6..<288 * 7).contains(i) {
             if i >= 288 * 7 { dayAfterGap.append(t.count) }
             t.append(t0[i]); v.append(v0[i])
         }

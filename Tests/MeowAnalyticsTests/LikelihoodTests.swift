@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MeowAnalytics
 
 @Suite("Anomaly likelihood, context novelty and the default's suppression")
@@ -46,7 +47,7 @@ struct LikelihoodTests {
     func rangeNovelty() {
         var r = RangeNovelty(tolerance: 0.1, warmup: 10)
         for i in 0..<50 { #expect(r.excess(Double(i % 10)) == 0) }
-        #expect(r.excess(9.5) == 0)            // within 10% of the range (9)
+        #expect(r.excess(9.5) == 0)  // within 10% of the range (9)
         #expect(abs(r.excess(19) - 1) < 1e-12)  // one range (9.5) above the maximum (9.5 after learning)
         #expect(RangeNovelty.score(excess: 0) == 0 && RangeNovelty.score(excess: 1) > 0.6)
     }
@@ -55,8 +56,8 @@ struct LikelihoodTests {
     func suppression() {
         var g = Synthetic(seed: 22)
         var (t, v) = g.series(n: 4000, amplitude: 10)
-        for i in 2000..<2300 { v[i] += 15 }    // a 300-point incident
-        for i in 3500..<3550 { v[i] -= 25 }    // a second, later incident
+        for i in 2000..<2300 { v[i] += 15 }  // a 300-point incident
+        for i in 3500..<3550 { v[i] -= 25 }  // a second, later incident
         let s = runNamed("default", t, v).map(\.score)
         let alarms = s.indices.filter { s[$0] >= 0.5 }
         #expect(alarms.contains { (2000..<2010).contains($0) }, "onset alarm: \(alarms)")

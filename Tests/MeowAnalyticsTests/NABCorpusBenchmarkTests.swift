@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MeowAnalytics
 
 /// Finds `shared/nab-dev` by walking up from this file (CI clones the repo with shared/ as a sibling).
@@ -44,6 +45,8 @@ struct NABCorpusBenchmarkTests {
         #expect(machine.series.clampedLines.first == 10151)  // a DST hour repeated
         #expect(machine.windows.count == 4)
         // The strict parser (meow detect) rejects the backward step with its line.
-        #expect(throws: TimeSeriesCSVError.self) { try TimeSeriesCSV.load(path: root + "/data/realKnownCause/machine_temperature_system_failure.csv") }
+        #expect(throws: TimeSeriesCSVError.self) {
+            try TimeSeriesCSV.load(path: root + "/data/realKnownCause/machine_temperature_system_failure.csv")
+        }
     }
 }

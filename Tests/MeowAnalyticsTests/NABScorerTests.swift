@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MeowAnalytics
 
 @Suite("NAB scorer on hand-computed cases")
@@ -33,7 +34,8 @@ struct NABScorerTests {
         let perfect = Self.result([40])
         #expect(abs(perfect.normalizedScore - 100) < 1e-9)
         #expect(perfect.rawScore == 1 && perfect.perfectScore == 1 && perfect.nullScore == -1)
-        let null = NABScorer.score([.init(name: "f", scores: [Double](repeating: 0, count: 100), windows: Self.window)], profile: .standard)
+        let null = NABScorer.score(
+            [.init(name: "f", scores: [Double](repeating: 0, count: 100), windows: Self.window)], profile: .standard)
         #expect(null.normalizedScore == 0)
         #expect(null.threshold == .infinity)
         #expect(null.falseNegatives == 1 && null.truePositives == 0)
@@ -68,8 +70,11 @@ struct NABScorerTests {
 
     @Test("a missed window costs fnWeight (2 in reward_low_FN_rate)")
     func missedWindow() {
-        let r = NABScorer.score([.init(name: "a", scores: Self.scores([40]), windows: Self.window),
-                                 .init(name: "b", scores: Self.scores([]), windows: Self.window)], profile: .rewardLowFN)
+        let r = NABScorer.score(
+            [
+                .init(name: "a", scores: Self.scores([40]), windows: Self.window),
+                .init(name: "b", scores: Self.scores([]), windows: Self.window),
+            ], profile: .rewardLowFN)
         #expect(r.nullScore == -4 && r.perfectScore == 2)
         #expect(abs(r.rawScore - (1 - 2)) < 1e-12)
         #expect(abs(r.normalizedScore - 50) < 1e-9)
@@ -80,8 +85,11 @@ struct NABScorerTests {
         // File a: the window hit scores 0.9, FPs score 0.8. File b: its hit scores 0.7.
         var a = [Double](repeating: 0, count: 100); a[42] = 0.9; a[20] = 0.8; a[25] = 0.8
         var b = [Double](repeating: 0, count: 100); b[41] = 0.7
-        let r = NABScorer.score([.init(name: "a", scores: a, windows: Self.window),
-                                 .init(name: "b", scores: b, windows: Self.window)], profile: .standard)
+        let r = NABScorer.score(
+            [
+                .init(name: "a", scores: a, windows: Self.window),
+                .init(name: "b", scores: b, windows: Self.window),
+            ], profile: .standard)
         // Threshold 0.7 catches both windows for 2 FPs (-0.22): better than 0.9 (one window missed).
         #expect(r.threshold == 0.7)
         #expect(r.truePositives == 2 && r.falsePositives == 2)

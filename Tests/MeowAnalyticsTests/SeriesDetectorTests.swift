@@ -24,7 +24,9 @@ import Testing
         let quiet: [Double] = [0.040, 0.041, 0.040, 0.041, 0.040, 0.041, 0.040, 0.041, 0.046]
         #expect(SeriesDetector.robustZ(window: 30, threshold: 4, direction: .up).evaluate(quiet).last!.anomalous)
         #expect(!SeriesDetector.robustZ(window: 30, threshold: 4, direction: .up, minChange: 0.5).evaluate(quiet).last!.anomalous)
-        #expect(SeriesDetector.robustZ(window: 30, threshold: 4, direction: .up, minChange: 0.5).evaluate(quiet.dropLast() + [0.2]).last!.anomalous)
+        #expect(
+            SeriesDetector.robustZ(window: 30, threshold: 4, direction: .up, minChange: 0.5).evaluate(quiet.dropLast() + [0.2])
+                .last!.anomalous)
     }
 
     @Test func aShortHistoryJudgesNothing() {
@@ -33,7 +35,8 @@ import Testing
     }
 
     @Test func aConstantSeriesStillNoticesAChange() {
-        let v = SeriesDetector.robustZ(window: 30, threshold: 4, direction: .both).evaluate(Array(repeating: 5, count: 20) + [5, 6])
+        let v = SeriesDetector.robustZ(window: 30, threshold: 4, direction: .both).evaluate(
+            Array(repeating: 5, count: 20) + [5, 6])
         #expect(v[20].anomalous == false)
         #expect(v[21].anomalous)
     }
@@ -48,8 +51,10 @@ import Testing
 
     @Test func judgingOnlyTheTailGivesTheSameVerdicts() {
         let series = flat + [30, 10, 12, 50, 9]
-        for d in [SeriesDetector.robustZ(window: 8, threshold: 3, direction: .both), .threshold(above: 20, below: 5),
-                  .ewma(alpha: 0.3, threshold: 3, direction: .up)] {
+        for d in [
+            SeriesDetector.robustZ(window: 8, threshold: 3, direction: .both), .threshold(above: 20, below: 5),
+            .ewma(alpha: 0.3, threshold: 3, direction: .up),
+        ] {
             #expect(d.evaluate(series, last: 3) == Array(d.evaluate(series).suffix(3)))
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import MeowAnalytics
 
 /// Deterministic synthetic series for detector tests.
@@ -19,8 +20,10 @@ struct Synthetic {
     }
 
     /// `n` points every `step` seconds: level + sigma·noise + optional daily sine of `amplitude`.
-    mutating func series(n: Int, step: Double = 300, level: Double = 100, sigma: Double = 1,
-                         amplitude: Double = 0, start: Double = 1_400_000_000) -> (times: [Double], values: [Double]) {
+    mutating func series(
+        n: Int, step: Double = 300, level: Double = 100, sigma: Double = 1,
+        amplitude: Double = 0, start: Double = 1_400_000_000
+    ) -> (times: [Double], values: [Double]) {
         var t: [Double] = [], v: [Double] = []
         for i in 0..<n {
             let time = start + Double(i) * step

@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import MeowAnalytics
 
 @Suite("timestamp,value CSV parsing")
 struct TimeSeriesCSVTests {
     @Test("parses NAB files, ISO 8601 and epoch timestamps")
     func parsesFormats() throws {
-        let s = try TimeSeriesCSV.parse("timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01T00:05:00Z,2.5\n2014-04-01 00:10:00.500000,-3e2\n")
+        let s = try TimeSeriesCSV.parse(
+            "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01T00:05:00Z,2.5\n2014-04-01 00:10:00.500000,-3e2\n")
         #expect(s.values == [1, 2.5, -300])
         #expect(s.times[1] - s.times[0] == 300)
         #expect(s.times[2] - s.times[0] == 600.5)
@@ -27,8 +29,11 @@ struct TimeSeriesCSVTests {
 
     @Test("missing column is reported on line 1")
     func missingColumn() {
-        #expect(throws: TimeSeriesCSVError(file: "x.csv", line: 1,
-            message: "missing column 'value' in header (expected 'timestamp,value', got 'timestamp,val')")) {
+        #expect(
+            throws: TimeSeriesCSVError(
+                file: "x.csv", line: 1,
+                message: "missing column 'value' in header (expected 'timestamp,value', got 'timestamp,val')")
+        ) {
             try TimeSeriesCSV.parse("timestamp,val\n2014-01-01 00:00:00,1\n", file: "x.csv")
         }
     }

@@ -50,7 +50,9 @@ import Testing
         let a = try JSONSerialization.jsonObject(with: fast) as? NSDictionary
         let b = try JSONSerialization.jsonObject(with: reference) as? NSDictionary
         #expect(a != nil && a == b)
-        #expect(try Snapshot.load(from: fast, file: "fast.json").entities == Snapshot.load(from: reference, file: "ref.json").entities)
+        #expect(
+            try Snapshot.load(from: fast, file: "fast.json").entities == Snapshot.load(from: reference, file: "ref.json").entities
+        )
         #expect(String(decoding: s.fastJSON(), as: UTF8.self).contains(#""observed_at":"2026-01-01T00:00:00Z""#))
     }
 
@@ -74,16 +76,24 @@ import Testing
             }
         }
         #expect(error("{").hasPrefix("snap.json: "))
-        #expect(error(#"{"schema_version": 1, "entities": [{"kind": "application", "id": "a", "sync_policy": {"automated": "yes"}}]}"#)
+        #expect(
+            error(
+                #"{"schema_version": 1, "entities": [{"kind": "application", "id": "a", "sync_policy": {"automated": "yes"}}]}"#
+            )
             .contains("entities[0].sync_policy.automated"))
-        #expect(error(#"{"schema_version": 1, "entities": [{"kind": "pod", "id": "a"}]}"#).contains("unknown entity kind \"pod\""))
-        #expect(error(#"{"schema_version": 1, "entities": [{"kind": "dag", "id": "a"}, {"kind": "dag", "id": "a"}]}"#).contains("duplicate id"))
+        #expect(
+            error(#"{"schema_version": 1, "entities": [{"kind": "pod", "id": "a"}]}"#).contains("unknown entity kind \"pod\""))
+        #expect(
+            error(#"{"schema_version": 1, "entities": [{"kind": "dag", "id": "a"}, {"kind": "dag", "id": "a"}]}"#).contains(
+                "duplicate id"))
         #expect(error(#"{"schema_version": 2, "entities": []}"#).contains("unsupported schema_version 2"))
         #expect(error(#"{"schema_version": 1, "entities": [{"kind": "dag"}]}"#).contains("entities[0].id"))
-        #expect(error(#"{"schema_version": 1, "entities": [{"kind": "application", "id": "a", "helth": "Healthy"}]}"#)
-            .contains("entities[0].helth: unknown field 'helth'"))
-        #expect(error(#"{"schema_version": 1, "entities": [{"kind": "workload", "id": "w", "replicas": {"desird": 2}}]}"#)
-            .contains("entities[0].replicas.desird: unknown field"))
+        #expect(
+            error(#"{"schema_version": 1, "entities": [{"kind": "application", "id": "a", "helth": "Healthy"}]}"#)
+                .contains("entities[0].helth: unknown field 'helth'"))
+        #expect(
+            error(#"{"schema_version": 1, "entities": [{"kind": "workload", "id": "w", "replicas": {"desird": 2}}]}"#)
+                .contains("entities[0].replicas.desird: unknown field"))
     }
 
     static func simulatedFleet() -> Snapshot {
@@ -101,13 +111,17 @@ import Testing
         // The JSON Schema in docs/ is generated from the same spec as the model; check a real fleet (static,
         // and simulated with series, runs, changes and events) with Python's jsonschema (installed by `make test`).
         var root = URL(fileURLWithPath: #filePath)
-        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) { root.deleteLastPathComponent() }
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+            root.deleteLastPathComponent()
+        }
         let snapshotFile = FileManager.default.temporaryDirectory.appendingPathComponent("meow-schema-\(UUID().uuidString).json")
         try (kind == "static" ? fleet(apps: 30, seed: 11) : Self.simulatedFleet()).jsonData().write(to: snapshotFile)
         defer { try? FileManager.default.removeItem(at: snapshotFile) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", """
+        p.arguments = [
+            "python3", "-c",
+            """
             import json, sys, jsonschema
             schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
             jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)
@@ -116,7 +130,8 @@ import Testing
                 jsonschema.Draft202012Validator(schema).validate(bad); sys.exit(3)
             except jsonschema.ValidationError:
                 pass
-            """, root.appendingPathComponent("docs/schema/snapshot.schema.json").path, snapshotFile.path]
+            """, root.appendingPathComponent("docs/schema/snapshot.schema.json").path, snapshotFile.path,
+        ]
         let err = Pipe()
         p.standardError = err
         try p.run()

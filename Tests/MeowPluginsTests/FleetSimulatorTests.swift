@@ -4,8 +4,10 @@ import MeowPlugins
 import Testing
 
 @Suite struct FleetSimulatorTests {
-    static func options(seed: UInt64 = 1, apps: Int = 30, dags: Int = 30, history: TimeInterval = 86400, faults: Int = 0,
-                        kinds: [FaultKind] = [], window: Int = 60) -> SimulationOptions {
+    static func options(
+        seed: UInt64 = 1, apps: Int = 30, dags: Int = 30, history: TimeInterval = 86400, faults: Int = 0,
+        kinds: [FaultKind] = [], window: Int = 60
+    ) -> SimulationOptions {
         var o = SimulationOptions()
         o.fleet.apps = apps
         o.fleet.dags = dags
@@ -107,7 +109,9 @@ import Testing
         var checked = 0
         for case .dag(let d) in snap.entities {
             let step = try #require(interval[d.schedule ?? ""])
-            let runs = snap.entities.compactMap { e -> DAGRun? in if case .dagRun(let r) = e, r.dag == d.id { return r }; return nil }
+            let runs = snap.entities.compactMap { e -> DAGRun? in
+                if case .dagRun(let r) = e, r.dag == d.id { return r }; return nil
+            }
             if d.paused == true {
                 #expect(runs.isEmpty)
                 continue
@@ -126,7 +130,10 @@ import Testing
             checked += 1
         }
         #expect(checked > 10)
-        #expect(snap.entities.contains { if case .taskInstance = $0 { return true }; return false })
+        #expect(
+            snap.entities.contains {
+                if case .taskInstance = $0 { return true }; return false
+            })
     }
 
     @Test func truthRoundTripsAndNeverAppearsInTheSnapshot() throws {
@@ -173,7 +180,10 @@ import Testing
             let w = try #require(faulty.snapshot().entities.first { $0.id == fault.subjects[1] })
             guard case .workload(let wl) = w else { Issue.record("subject 1 is not a workload"); return }
             #expect((wl.replicas?.ready ?? 0) < (wl.replicas?.desired ?? 0))
-            #expect(faulty.snapshot().entities.contains { if case .change(let c) = $0 { return c.revision == a.syncedRevision }; return false })
+            #expect(
+                faulty.snapshot().entities.contains {
+                    if case .change(let c) = $0 { return c.revision == a.syncedRevision }; return false
+                })
         }
 
         let target = end + 3600
@@ -206,7 +216,8 @@ import Testing
         let withSeries = fault.subjects.filter { !$0.hasPrefix("application/") }
         #expect(Set(withSeries) == changedSubjects, "subjects whose series changed measurably")
         if kind == .badConfigChange || kind == .imagePullError {
-            guard case .application(let app) = try #require(faulty.snapshot().entities.first { $0.id == fault.subjects[0] }) else { return }
+            guard case .application(let app) = try #require(faulty.snapshot().entities.first { $0.id == fault.subjects[0] })
+            else { return }
             #expect(app.health == "Healthy")
             let outcomes = (app.history ?? []).map { $0.outcome ?? "" }
             let failed = try #require(outcomes.lastIndex(of: "failed"))

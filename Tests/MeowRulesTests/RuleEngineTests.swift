@@ -7,9 +7,10 @@ import Testing
 let time = Date(timeIntervalSince1970: 1_767_225_600)
 
 func app(_ name: String, env: String = "prod", automated: Bool? = nil, labels: [String: String]? = nil) -> Entity {
-    .application(Application(
-        id: "application/argocd/\(name)", name: name, labels: labels, environment: env,
-        syncPolicy: automated.map { SyncPolicy(automated: $0, selfHeal: true) }))
+    .application(
+        Application(
+            id: "application/argocd/\(name)", name: name, labels: labels, environment: env,
+            syncPolicy: automated.map { SyncPolicy(automated: $0, selfHeal: true) }))
 }
 
 let prodAutoSync = """
@@ -31,7 +32,8 @@ let prodAutoSync = """
         let dir = try TempRules(["prod.lua": prodAutoSync])
         let engine = try dir.engine()
         #expect(engine.loadErrors.isEmpty)
-        let result = engine.evaluate(.of([app("a", automated: false), app("b", automated: true), app("c", env: "dev")]), at: time)
+        let result = engine.evaluate(
+            .of([app("a", automated: false), app("b", automated: true), app("c", env: "dev")]), at: time)
         #expect(result.decisions.count == 1)
         let d = try #require(result.decisions.first)
         #expect(d.type == .violation)
@@ -64,7 +66,8 @@ let prodAutoSync = """
     }
 
     @Test func aFailingCheckIsARuleErrorForThatEntityOnly() throws {
-        let dir = try TempRules(["r.lua": """
+        let dir = try TempRules([
+            "r.lua": """
             policy {
               id = "picky", severity = "low", match = { kind = "application" },
               check = function(app)
@@ -74,7 +77,8 @@ let prodAutoSync = """
                 return deny("seen " .. app.name)
               end,
             }
-            """])
+            """
+        ])
         let result = try dir.engine().evaluate(.of([app("a"), app("b"), app("c")]), at: time)
         #expect(result.decisions.map(\.type) == [.violation, .ruleError, .violation])
         let e = result.decisions[1]
@@ -88,15 +92,15 @@ let prodAutoSync = """
         let dir = try TempRules([
             "good.lua": prodAutoSync,
             "hostile.lua": """
-                policy { id = "spin", severity = "low", match = { kind = "application" },
-                  check = function() while true do pcall(function() while true do end end) end end }
-                policy { id = "hog", severity = "low", match = { kind = "application" },
-                  check = function() local t = {} while true do t[#t + 1] = ('x'):rep(1024) .. #t end end }
-                policy { id = "regex", severity = "low", match = { kind = "application" },
-                  check = function() return string.find(('a'):rep(500), ('a-'):rep(4) .. 'b') and deny('x') end }
-                policy { id = "mutate", severity = "low", match = { kind = "application" },
-                  check = function(app) app.environment = "dev" end }
-                """,
+            policy { id = "spin", severity = "low", match = { kind = "application" },
+              check = function() while true do pcall(function() while true do end end) end end }
+            policy { id = "hog", severity = "low", match = { kind = "application" },
+              check = function() local t = {} while true do t[#t + 1] = ('x'):rep(1024) .. #t end end }
+            policy { id = "regex", severity = "low", match = { kind = "application" },
+              check = function() return string.find(('a'):rep(500), ('a-'):rep(4) .. 'b') and deny('x') end }
+            policy { id = "mutate", severity = "low", match = { kind = "application" },
+              check = function(app) app.environment = "dev" end }
+            """,
         ])
         var options = RuleEngine.Options()
         options.budget.instructions = 2_000_000
@@ -119,8 +123,10 @@ let prodAutoSync = """
 
     @Test func filesDoNotShareGlobals() throws {
         let dir = try TempRules([
-            "a.lua": "counter = 41\npolicy { id = 'a', severity = 'low', match = { kind = 'application' }, check = function() counter = counter + 1 end }",
-            "b.lua": "policy { id = 'b', severity = 'low', match = { kind = 'application' }, check = function() return deny(tostring(counter)) end }",
+            "a.lua":
+                "counter = 41\npolicy { id = 'a', severity = 'low', match = { kind = 'application' }, check = function() counter = counter + 1 end }",
+            "b.lua":
+                "policy { id = 'b', severity = 'low', match = { kind = 'application' }, check = function() return deny(tostring(counter)) end }",
         ])
         let result = try dir.engine().evaluate(.of([app("x")]), at: time)
         let b = try #require(result.decisions.first { $0.rule == "b" })
@@ -131,14 +137,14 @@ let prodAutoSync = """
     @Test func declarationsAreValidatedWithFileAndLine() throws {
         let dir = try TempRules([
             "bad.lua": """
-                policy { severity = "low", match = { kind = "application" }, check = function() end }
-                policy { id = "sev", severity = "urgent", match = { kind = "application" }, check = function() end }
-                policy { id = "typo", sevrity = "low", severity = "low", match = { kind = "application" }, check = function() end }
-                policy { id = "kind", severity = "low", match = { kind = "app" }, check = function() end }
-                policy { id = "field", severity = "low", match = { kind = "application", enviroment = "prod" }, check = function() end }
-                policy { id = "nocheck", severity = "low", match = { kind = "application" } }
-                policy { id = "Bad Id", severity = "low", match = { kind = "application" }, check = function() end }
-                """,
+            policy { severity = "low", match = { kind = "application" }, check = function() end }
+            policy { id = "sev", severity = "urgent", match = { kind = "application" }, check = function() end }
+            policy { id = "typo", sevrity = "low", severity = "low", match = { kind = "application" }, check = function() end }
+            policy { id = "kind", severity = "low", match = { kind = "app" }, check = function() end }
+            policy { id = "field", severity = "low", match = { kind = "application", enviroment = "prod" }, check = function() end }
+            policy { id = "nocheck", severity = "low", match = { kind = "application" } }
+            policy { id = "Bad Id", severity = "low", match = { kind = "application" }, check = function() end }
+            """,
             "dup1.lua": "policy { id = 'same', severity = 'low', match = { kind = 'dag' }, check = function() end }",
             "dup2.lua": "\npolicy { id = 'same', severity = 'low', match = { kind = 'dag' }, check = function() end }",
         ])
@@ -161,14 +167,16 @@ let prodAutoSync = """
     }
 
     @Test func matchListsNestedTablesAndNumbers() throws {
-        let dir = try TempRules(["m.lua": """
+        let dir = try TempRules([
+            "m.lua": """
             policy { id = "m", severity = "low",
               match = { kind = "application", environment = { "staging", "prod" }, labels = { team = "pay" } },
               check = function(a) return deny(a.name) end }
             policy { id = "n", severity = "low",
               match = { kind = "workload", replicas = { desired = 1 } },
               check = function(w) return deny(w.name) end }
-            """])
+            """
+        ])
         let entities: [Entity] = [
             app("a", env: "prod", labels: ["team": "pay"]), app("b", env: "staging", labels: ["team": "pay"]),
             app("c", env: "dev", labels: ["team": "pay"]), app("d", env: "prod", labels: ["team": "web"]), app("e", env: "prod"),
@@ -180,7 +188,8 @@ let prodAutoSync = """
     }
 
     @Test func whereExcludesAndCheckMayReturnStringsFalseOrLists() throws {
-        let dir = try TempRules(["r.lua": """
+        let dir = try TempRules([
+            "r.lua": """
             policy { id = "w", severity = "low", description = "described", match = { kind = "application" },
               where = function(a) return a.name ~= "skip" end,
               check = function(a)
@@ -189,31 +198,39 @@ let prodAutoSync = """
                 if a.name == "l" then return { deny("one"), deny("two", { n = 2 }) } end
                 if a.name == "bad" then return 42 end
               end }
-            """])
+            """
+        ])
         let result = try dir.engine().evaluate(.of([app("s"), app("f"), app("l"), app("bad"), app("skip"), app("ok")]), at: time)
-        #expect(result.decisions.map(\.message) == ["a plain message", "described", "one", "two",
-                                                    "check must return nil (pass), deny(message [, evidence]), a message string or a list of deny(...); got a number"])
+        #expect(
+            result.decisions.map(\.message) == [
+                "a plain message", "described", "one", "two",
+                "check must return nil (pass), deny(message [, evidence]), a message string or a list of deny(...); got a number",
+            ])
         #expect(result.decisions.last?.type == .ruleError)
         #expect(result.stats.byRule.first?.skipped == 1)
     }
 
     @Test func rulesSeeTheEvaluationTimeNotTheClock() throws {
-        let dir = try TempRules(["t.lua": """
+        let dir = try TempRules([
+            "t.lua": """
             policy { id = "t", severity = "low", match = { kind = "application" },
               check = function(a) return deny(os.date("%Y-%m-%dT%H:%M:%SZ") .. " " .. tostring(now() == os.time())) end }
-            """])
+            """
+        ])
         let result = try dir.engine().evaluate(.of([app("a")]), at: Date(timeIntervalSince1970: 1_700_000_000))
         #expect(result.decisions.first?.message == "2023-11-14T22:13:20Z true")
     }
 
     @Test func rulesCanLookUpOtherEntities() throws {
-        let dir = try TempRules(["x.lua": """
+        let dir = try TempRules([
+            "x.lua": """
             policy { id = "x", severity = "low", match = { kind = "workload" },
               check = function(w)
                 local a = state.get(w.application)
                 if a and a.environment == "prod" then return deny(#state.list("application") .. " apps; owner env " .. a.environment) end
               end }
-            """])
+            """
+        ])
         let entities: [Entity] = [
             app("pay"), app("web", env: "dev"),
             .workload(Workload(id: "workload/c/pay", name: "pay", application: "application/argocd/pay")),
@@ -226,7 +243,8 @@ let prodAutoSync = """
     @Test func modulesLoadFromLibAndAreNotRules() throws {
         let dir = try TempRules([
             "lib/names.lua": "return { upper = function(s) return s:upper() end }",
-            "r.lua": "local names = require('lib.names')\npolicy { id = 'r', severity = 'low', match = { kind = 'application' }, check = function(a) return deny(names.upper(a.name)) end }",
+            "r.lua":
+                "local names = require('lib.names')\npolicy { id = 'r', severity = 'low', match = { kind = 'application' }, check = function(a) return deny(names.upper(a.name)) end }",
         ])
         let engine = try dir.engine()
         #expect(engine.files == ["rules/r.lua"])

@@ -15,7 +15,8 @@ import Testing
     }
 
     @Test func passingAndFailingTestsAreTold() throws {
-        let results = try run("""
+        let results = try run(
+            """
             test "missing owner fires" {
               entities = { application { name = "pay" } },
               expect = { { rule = "owner", subject = "application/test/pay", message = "no owner" } },
@@ -37,7 +38,8 @@ import Testing
     }
 
     @Test func brokenTestsAreErrorsNamingTheField() throws {
-        let results = try run("""
+        let results = try run(
+            """
             test "typo in a fixture" {
               entities = { application { name = "pay", lables = { owner = "x" } } },
               expect = {},

@@ -25,7 +25,9 @@ import Testing
             o.step = 600
             o.faults = 7
             o.faultWindow = 10 * 3600
-            o.faultKinds = [.trafficSpike, .s3Latency, .noisyNeighbour, .nodePressure, .memoryLeak, .dbLatency, .upstreamDataDelay]
+            o.faultKinds = [
+                .trafficSpike, .s3Latency, .noisyNeighbour, .nodePressure, .memoryLeak, .dbLatency, .upstreamDataDelay,
+            ]
             let run = SimulationRun(engine: engine, simulator: FleetSimulator(options: o))
             run.run(duration: 12 * 3600)
             let score = run.scoring()
@@ -38,7 +40,8 @@ import Testing
             workloadHours += Double(o.fleet.apps * o.fleet.workloadsPerApp) * 12
             for f in score.faults where !f.detected { print("missed: \(f.fault.kind.rawValue) \(f.fault.cause) (seed \(seed))") }
         }
-        print("""
+        print(
+            """
             fault detection over 3 seeds × 12 h × 12 apps: resource spikes \(spikeHit)/\(spikeTotal), \
             long DAG runs \(dagHit)/\(dagTotal), false alarms \(falseAlarms) of \(anomalies) anomalies \
             (\(String(format: "%.2f", Double(falseAlarms) / workloadHours * 100)) per 100 workload-hours)

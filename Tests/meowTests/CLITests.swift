@@ -35,7 +35,8 @@ struct CLI {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Output(
+            status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 }
 
@@ -53,8 +54,10 @@ struct CLI {
     }
 
     @Test func checkReportsBrokenFilesAsFileLineAndExits2() throws {
-        let dir = try TempRules(["ok.lua": "policy { id = 'ok', severity = 'low', match = { kind = 'dag' }, check = function() end }",
-                                 "bad.lua": "\n\npolicy { id = 'bad' severity = 'low' }"])
+        let dir = try TempRules([
+            "ok.lua": "policy { id = 'ok', severity = 'low', match = { kind = 'dag' }, check = function() end }",
+            "bad.lua": "\n\npolicy { id = 'bad' severity = 'low' }",
+        ])
         let r = try CLI.run(["check", "--rules", dir.url.path])
         #expect(r.status == 2)
         #expect(r.stdout.contains("\(dir.url.path)/bad.lua:3:"))
@@ -127,7 +130,9 @@ struct CLI {
         let tests = try CLI.run(["test", "--rules", "docs/examples/rules"])
         #expect(tests.status == 0)
         #expect(tests.stdout.contains(" 0 failed"))
-        let sim = try CLI.run(["simulate", "--rules", "docs/examples/rules", "--state", "docs/examples/snapshot.json", "--output", "json"])
+        let sim = try CLI.run([
+            "simulate", "--rules", "docs/examples/rules", "--state", "docs/examples/snapshot.json", "--output", "json",
+        ])
         #expect(sim.status == 1)
         let decisions = try #require(try sim.json()["decisions"] as? [[String: Any]])
         #expect(decisions.count >= 3)
@@ -150,8 +155,10 @@ struct CLI {
 
     @Test func simulateFleetStreamsJSONLinesWithTimes() throws {
         let truth = tmp.appendingPathComponent("truth.json")
-        let r = try CLI.run(["simulate", "--rules", "rules", "--fleet", "--apps", "6", "--faults", "2", "--duration", "2h",
-                             "--step", "20m", "--output", "json", "--truth", truth.path])
+        let r = try CLI.run([
+            "simulate", "--rules", "rules", "--fleet", "--apps", "6", "--faults", "2", "--duration", "2h",
+            "--step", "20m", "--output", "json", "--truth", truth.path,
+        ])
         #expect(r.status == 1)
         let lines = r.stdout.split(separator: "\n")
         #expect(!lines.isEmpty)
@@ -177,7 +184,9 @@ struct CLI {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("meow-fleet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let args = ["fleet", "--apps", "30", "--seed", "4", "--history", "1d", "--step", "10m", "--series-window", "48", "--faults", "3"]
+        let args = [
+            "fleet", "--apps", "30", "--seed", "4", "--history", "1d", "--step", "10m", "--series-window", "48", "--faults", "3",
+        ]
         let a = try CLI.run(args + ["--truth", tmp.appendingPathComponent("a.json").path])
         let b = try CLI.run(args + ["--truth", tmp.appendingPathComponent("b.json").path])
         #expect(a.status == 0)

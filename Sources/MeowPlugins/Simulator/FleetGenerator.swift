@@ -26,7 +26,9 @@ public struct FleetGenerator: Sendable {
 
     public init(options: FleetOptions) { self.options = options }
 
-    static let teams = ["payments", "checkout", "search", "identity", "catalog", "billing", "ledger", "notifications", "data", "growth"]
+    static let teams = [
+        "payments", "checkout", "search", "identity", "catalog", "billing", "ledger", "notifications", "data", "growth",
+    ]
     static let components = ["api", "worker", "web", "gateway", "scheduler", "consumer", "cache", "indexer"]
     static let dagWords = ["etl", "export", "rollup", "sync", "backfill", "report", "ingest", "train"]
 
@@ -46,18 +48,25 @@ public struct FleetGenerator: Sendable {
                 let mem = cpu * 4 * 1_073_741_824
                 let used = 0.35 + rng.unit() * 0.55
                 let nodes = Int(cpu / 8)
-                entities.append(.cluster(Cluster(
-                    id: id, name: name, labels: ["environment": env], observedAt: at, provider: "simulator",
-                    environment: env, apiServer: "https://\(name).k8s.example.com", version: rng.pick(["1.29.6", "1.30.4", "1.31.1"]),
-                    capacity: Capacity(cpuAllocatable: cpu, cpuRequested: (cpu * used).rounded(),
-                                       memoryAllocatable: mem, memoryRequested: (mem * (used + rng.unit() * 0.1)).rounded(),
-                                       podsAllocatable: nodes * 110, pods: Int(Double(nodes * 110) * used * 0.5)),
-                    nodes: NodeCounts(total: nodes, ready: rng.chance(0.1) ? nodes - 1 : nodes))))
+                entities.append(
+                    .cluster(
+                        Cluster(
+                            id: id, name: name, labels: ["environment": env], observedAt: at, provider: "simulator",
+                            environment: env, apiServer: "https://\(name).k8s.example.com",
+                            version: rng.pick(["1.29.6", "1.30.4", "1.31.1"]),
+                            capacity: Capacity(
+                                cpuAllocatable: cpu, cpuRequested: (cpu * used).rounded(),
+                                memoryAllocatable: mem, memoryRequested: (mem * (used + rng.unit() * 0.1)).rounded(),
+                                podsAllocatable: nodes * 110, pods: Int(Double(nodes * 110) * used * 0.5)),
+                            nodes: NodeCounts(total: nodes, ready: rng.chance(0.1) ? nodes - 1 : nodes))))
             }
             clustersByEnv[env] = clusterIDs
-            entities.append(.environment(EnvironmentEntity(
-                id: "environment/\(env)", name: env, observedAt: at, provider: "simulator", clusters: clusterIDs,
-                promotionOrder: order, promotesTo: order + 1 < options.environments.count ? options.environments[order + 1] : nil)))
+            entities.append(
+                .environment(
+                    EnvironmentEntity(
+                        id: "environment/\(env)", name: env, observedAt: at, provider: "simulator", clusters: clusterIDs,
+                        promotionOrder: order,
+                        promotesTo: order + 1 < options.environments.count ? options.environments[order + 1] : nil)))
         }
 
         for i in 0..<options.apps {
@@ -81,22 +90,26 @@ public struct FleetGenerator: Sendable {
                 return "registry.example.com/\(team)/\(comp):\(version)"
             }
             let automated = isProd ? rng.chance(0.94) : rng.chance(0.6)
-            let syncPolicy = automated
+            let syncPolicy =
+                automated
                 ? SyncPolicy(automated: true, prune: rng.chance(0.8), selfHeal: isProd ? rng.chance(0.95) : rng.chance(0.5))
                 : nil
             let health = rng.chance(0.9) ? "Healthy" : rng.pick(["Degraded", "Progressing", "Missing"])
             let sync = rng.chance(0.92) ? "Synced" : "OutOfSync"
-            let revision = String(format: "%08x%08x", UInt32(truncatingIfNeeded: rng.next()), UInt32(truncatingIfNeeded: rng.next()))
+            let revision = String(
+                format: "%08x%08x", UInt32(truncatingIfNeeded: rng.next()), UInt32(truncatingIfNeeded: rng.next()))
             var history: [DeploymentRecord] = []
             for h in 0..<rng.int(2...5) {
-                history.append(DeploymentRecord(
-                    id: h + 1, revision: String(format: "%08x", UInt32(truncatingIfNeeded: rng.next())),
-                    deployedAt: at.addingTimeInterval(-Double(rng.int(1...30) * 86400 - h * 3600)),
-                    outcome: rng.chance(0.9) ? "succeeded" : "failed"))
+                history.append(
+                    DeploymentRecord(
+                        id: h + 1, revision: String(format: "%08x", UInt32(truncatingIfNeeded: rng.next())),
+                        deployedAt: at.addingTimeInterval(-Double(rng.int(1...30) * 86400 - h * 3600)),
+                        outcome: rng.chance(0.9) ? "succeeded" : "failed"))
             }
             history.sort { ($0.deployedAt ?? at) < ($1.deployedAt ?? at) }
             let target = isProd ? (rng.chance(0.9) ? version : "HEAD") : rng.pick(["main", "HEAD", version])
-            let repo = rng.chance(0.01) ? "http://git.example.com/\(team)/\(name).git" : "https://git.example.com/\(team)/\(name).git"
+            let repo =
+                rng.chance(0.01) ? "http://git.example.com/\(team)/\(name).git" : "https://git.example.com/\(team)/\(name).git"
 
             var images: [String] = []
             var workloadEntities: [Entity] = []
@@ -109,41 +122,52 @@ public struct FleetGenerator: Sendable {
                     images.append(img)
                     let cpuReq = Double(rng.pick([100, 250, 500, 1000, 2000])) / 1000
                     let memReq = Double(rng.pick([128, 256, 512, 1024, 2048])) * 1_048_576
-                    containers.append(Container(
-                        name: cname, image: img,
-                        requests: rng.chance(0.93) ? ResourceAmounts(cpu: cpuReq, memory: memReq) : nil,
-                        limits: rng.chance(0.9) ? ResourceAmounts(cpu: cpuReq * 2, memory: memReq * 2) : nil,
-                        privileged: rng.chance(0.01) ? true : nil,
-                        runAsNonRoot: rng.chance(0.85)))
+                    containers.append(
+                        Container(
+                            name: cname, image: img,
+                            requests: rng.chance(0.93) ? ResourceAmounts(cpu: cpuReq, memory: memReq) : nil,
+                            limits: rng.chance(0.9) ? ResourceAmounts(cpu: cpuReq * 2, memory: memReq * 2) : nil,
+                            privileged: rng.chance(0.01) ? true : nil,
+                            runAsNonRoot: rng.chance(0.85)))
                 }
                 let desired = isProd ? (rng.chance(0.95) ? rng.int(2...6) : 1) : rng.int(1...3)
                 let ready = rng.chance(0.95) ? desired : max(0, desired - 1)
                 let cpuRequested = containers.compactMap { $0.requests?.cpu }.reduce(0, +)
-                workloadEntities.append(.workload(Workload(
-                    id: "workload/\(clusterName)/\(namespace)/\(wname)", name: wname,
-                    labels: ["app.kubernetes.io/instance": name, "team": team], observedAt: at, provider: "simulator",
-                    cluster: cluster, environment: env, namespace: namespace,
-                    workloadKind: w == 0 || rng.chance(0.8) ? "Deployment" : "StatefulSet", application: appID,
-                    replicas: Replicas(desired: desired, ready: ready, available: ready),
-                    restarts: rng.chance(0.05) ? rng.int(5...40) : rng.int(0...1),
-                    containers: containers,
-                    usage: ResourceAmounts(cpu: (max(cpuRequested, 0.1) * (0.1 + rng.unit() * 0.9) * 1000).rounded() / 1000,
-                                           memory: (Double(rng.int(64...1500)) * 1_048_576).rounded()),
-                    owner: labels["owner"])))
+                workloadEntities.append(
+                    .workload(
+                        Workload(
+                            id: "workload/\(clusterName)/\(namespace)/\(wname)", name: wname,
+                            labels: ["app.kubernetes.io/instance": name, "team": team], observedAt: at, provider: "simulator",
+                            cluster: cluster, environment: env, namespace: namespace,
+                            workloadKind: w == 0 || rng.chance(0.8) ? "Deployment" : "StatefulSet", application: appID,
+                            replicas: Replicas(desired: desired, ready: ready, available: ready),
+                            restarts: rng.chance(0.05) ? rng.int(5...40) : rng.int(0...1),
+                            containers: containers,
+                            usage: ResourceAmounts(
+                                cpu: (max(cpuRequested, 0.1) * (0.1 + rng.unit() * 0.9) * 1000).rounded() / 1000,
+                                memory: (Double(rng.int(64...1500)) * 1_048_576).rounded()),
+                            owner: labels["owner"])))
             }
-            entities.append(.application(Application(
-                id: appID, name: name, labels: labels, observedAt: at, provider: "simulator",
-                instance: instance, project: team, environment: env, cluster: cluster, namespace: namespace,
-                repo: repo, path: "deploy/\(env)", targetRevision: target, syncedRevision: revision,
-                syncStatus: sync, health: health,
-                operation: OperationState(phase: health == "Degraded" && rng.chance(0.5) ? "Failed" : "Succeeded", revision: revision,
-                                          startedAt: history.last?.deployedAt, finishedAt: history.last?.deployedAt?.addingTimeInterval(45)),
-                syncPolicy: syncPolicy, history: history,
-                resources: ResourceSummary(total: options.workloadsPerApp * 3, outOfSync: sync == "Synced" ? 0 : rng.int(1...3),
-                                           degraded: health == "Healthy" ? 0 : 1,
-                                           kinds: ["Deployment": options.workloadsPerApp, "Service": options.workloadsPerApp, "ConfigMap": options.workloadsPerApp]),
-                images: Array(Set(images)).sorted(),
-                criticality: labels["meow.io/criticality"], owner: labels["owner"], tier: rng.pick(["1", "2", "3"]))))
+            entities.append(
+                .application(
+                    Application(
+                        id: appID, name: name, labels: labels, observedAt: at, provider: "simulator",
+                        instance: instance, project: team, environment: env, cluster: cluster, namespace: namespace,
+                        repo: repo, path: "deploy/\(env)", targetRevision: target, syncedRevision: revision,
+                        syncStatus: sync, health: health,
+                        operation: OperationState(
+                            phase: health == "Degraded" && rng.chance(0.5) ? "Failed" : "Succeeded", revision: revision,
+                            startedAt: history.last?.deployedAt, finishedAt: history.last?.deployedAt?.addingTimeInterval(45)),
+                        syncPolicy: syncPolicy, history: history,
+                        resources: ResourceSummary(
+                            total: options.workloadsPerApp * 3, outOfSync: sync == "Synced" ? 0 : rng.int(1...3),
+                            degraded: health == "Healthy" ? 0 : 1,
+                            kinds: [
+                                "Deployment": options.workloadsPerApp, "Service": options.workloadsPerApp,
+                                "ConfigMap": options.workloadsPerApp,
+                            ]),
+                        images: Array(Set(images)).sorted(),
+                        criticality: labels["meow.io/criticality"], owner: labels["owner"], tier: rng.pick(["1", "2", "3"]))))
             entities.append(contentsOf: workloadEntities)
         }
 
@@ -153,12 +177,15 @@ public struct FleetGenerator: Sendable {
             let team = Self.teams[d % Self.teams.count]
             let dagID = "\(team)_\(rng.pick(Self.dagWords))_\(d)"
             let owners = rng.chance(0.9) ? [team] : ["airflow"]
-            entities.append(.dag(DAG(
-                id: "dag/airflow-\(env)/\(dagID)", name: dagID, labels: ["team": team], observedAt: at, provider: "simulator",
-                instance: "airflow-\(env)", environment: env, dagId: dagID, paused: rng.chance(0.05),
-                schedule: rng.pick(["@hourly", "@daily", "0 */6 * * *", "*/15 * * * *"]), owners: owners,
-                tags: [team, rng.pick(["etl", "ml", "reporting"])],
-                nextRun: at.addingTimeInterval(Double(rng.int(1...24) * 3600)))))
+            entities.append(
+                .dag(
+                    DAG(
+                        id: "dag/airflow-\(env)/\(dagID)", name: dagID, labels: ["team": team], observedAt: at,
+                        provider: "simulator",
+                        instance: "airflow-\(env)", environment: env, dagId: dagID, paused: rng.chance(0.05),
+                        schedule: rng.pick(["@hourly", "@daily", "0 */6 * * *", "*/15 * * * *"]), owners: owners,
+                        tags: [team, rng.pick(["etl", "ml", "reporting"])],
+                        nextRun: at.addingTimeInterval(Double(rng.int(1...24) * 3600)))))
         }
         return Snapshot(revision: 1, observedAt: at, entities: entities)
     }

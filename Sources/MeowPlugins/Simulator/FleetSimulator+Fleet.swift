@@ -51,8 +51,10 @@ struct DAGState {
 
 extension FleetSimulator {
     static let authors = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
-    static let taskSets = [["extract", "transform", "load"], ["wait_for_upstream", "ingest", "validate", "publish"],
-                           ["prepare", "train", "evaluate"], ["query", "aggregate", "export"]]
+    static let taskSets = [
+        ["extract", "transform", "load"], ["wait_for_upstream", "ingest", "validate", "publish"],
+        ["prepare", "train", "evaluate"], ["query", "aggregate", "export"],
+    ]
 
     /// Draws the simulation parameters from the static fleet with a generator of its own, so the static
     /// part of a snapshot is exactly what `FleetGenerator` produces for the same options.
@@ -66,28 +68,32 @@ extension FleetSimulator {
             case .application(let a):
                 appIndex[a.id] = apps.count
                 let period = Double(rng.int(6...96)) * 3600
-                apps.append(AppState(entity: i, id: a.id, repo: a.repo ?? "", team: a.project ?? "", environment: a.environment ?? "",
-                                     workloads: [], deployPeriod: period, deployOffset: rng.unit() * period,
-                                     automated: a.syncPolicy?.automated == true))
+                apps.append(
+                    AppState(
+                        entity: i, id: a.id, repo: a.repo ?? "", team: a.project ?? "", environment: a.environment ?? "",
+                        workloads: [], deployPeriod: period, deployOffset: rng.unit() * period,
+                        automated: a.syncPolicy?.automated == true))
             case .workload(let w):
                 let phase = (rng.unit() - 0.3) * 2 * Double.pi / 3  // peaks mostly in the afternoon (UTC)
                 let app = appIndex[w.application ?? ""] ?? 0
                 apps[app].workloads.append(workloads.count)
                 workloads.append(WorkloadInfo(entity: i, id: w.id, cluster: w.cluster ?? "", app: app))
-                signals.append(WorkloadSignal(
-                    cpu: max(0.01, w.usage?.cpu ?? 0.1), memory: max(16 * 1_048_576, w.usage?.memory ?? 268_435_456),
-                    restarts: Double(w.restarts ?? 0), amplitude: 0.2 + rng.unit() * 0.3,
-                    sinPhase: sin(phase), cosPhase: cos(phase), trendPerDay: (rng.unit() - 0.5) * 0.04))
+                signals.append(
+                    WorkloadSignal(
+                        cpu: max(0.01, w.usage?.cpu ?? 0.1), memory: max(16 * 1_048_576, w.usage?.memory ?? 268_435_456),
+                        restarts: Double(w.restarts ?? 0), amplitude: 0.2 + rng.unit() * 0.3,
+                        sinPhase: sin(phase), cosPhase: cos(phase), trendPerDay: (rng.unit() - 0.5) * 0.04))
             case .dag(let d):
                 let env = environments.firstIndex(of: d.environment ?? "") ?? 0
                 let envClusters = (1...max(1, options.fleet.clustersPerEnvironment)).map { "cluster/\(environments[env])-\($0)" }
                 let interval = DAGSchedule.interval(d.schedule)
                 let typical = min(interval * 0.4, 600 + interval / 60)
-                dags.append(DAGState(
-                    entity: i, id: d.id, dagId: d.dagId ?? d.id, instance: d.instance ?? "", environment: env,
-                    cluster: rng.pick(envClusters), interval: interval, baseDuration: typical * (0.3 + rng.unit() * 0.7),
-                    baseQueueWait: 2 + rng.unit() * 20, usesS3: rng.chance(0.7), usesDB: rng.chance(0.5),
-                    paused: d.paused == true, tasks: rng.pick(Self.taskSets)))
+                dags.append(
+                    DAGState(
+                        entity: i, id: d.id, dagId: d.dagId ?? d.id, instance: d.instance ?? "", environment: env,
+                        cluster: rng.pick(envClusters), interval: interval, baseDuration: typical * (0.3 + rng.unit() * 0.7),
+                        baseQueueWait: 2 + rng.unit() * 20, usesS3: rng.chance(0.7), usesDB: rng.chance(0.5),
+                        paused: d.paused == true, tasks: rng.pick(Self.taskSets)))
             default:
                 break
             }

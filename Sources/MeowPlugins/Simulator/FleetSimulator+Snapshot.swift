@@ -49,11 +49,14 @@ extension FleetSimulator {
     /// Deployments of an application between the start of the history and now, faults included, oldest first.
     func deploys(_ a: Int) -> [Deploy] {
         let t = now.timeIntervalSince1970
-        var out = deployTimes(a, from: origin, to: t).map { Deploy(time: $0, revision: revision(UInt64(a), $0), outcome: "succeeded") }
+        var out = deployTimes(a, from: origin, to: t).map {
+            Deploy(time: $0, revision: revision(UInt64(a), $0), outcome: "succeeded")
+        }
         for e in appEffects[a] ?? [] where e.start <= t {
             out.append(Deploy(time: e.start, revision: e.revision, outcome: "failed", fault: e))
             if e.end <= t {
-                let previous = out.filter { $0.time < e.start && $0.fault == nil }.last?.revision ?? revision(UInt64(a), origin - 1)
+                let previous =
+                    out.filter { $0.time < e.start && $0.fault == nil }.last?.revision ?? revision(UInt64(a), origin - 1)
                 out.append(Deploy(time: e.end, revision: previous, outcome: "succeeded", fault: e, rollback: true))
             }
         }
@@ -75,7 +78,8 @@ extension FleetSimulator {
         for (w, s) in workloads.enumerated() {
             guard case .workload(var e) = entities[s.entity] else { continue }
             e.observedAt = at
-            e.usage = ResourceAmounts(cpu: round(ring.latest(workloadSeries(w, 0)), 1000), memory: round(ring.latest(workloadSeries(w, 1)), 1))
+            e.usage = ResourceAmounts(
+                cpu: round(ring.latest(workloadSeries(w, 0)), 1000), memory: round(ring.latest(workloadSeries(w, 1)), 1))
             e.restarts = Int(ring.latest(workloadSeries(w, 2)))
             entities[s.entity] = .workload(e)
         }
@@ -88,8 +92,10 @@ extension FleetSimulator {
                 var history = e.history ?? []
                 var nextID = (history.last?.id ?? 0) + 1
                 for d in ds {
-                    history.append(DeploymentRecord(id: nextID, revision: d.revision, deployedAt: Date(timeIntervalSince1970: d.time),
-                                                    outcome: d.rollback ? "rolled_back" : d.outcome))
+                    history.append(
+                        DeploymentRecord(
+                            id: nextID, revision: d.revision, deployedAt: Date(timeIntervalSince1970: d.time),
+                            outcome: d.rollback ? "rolled_back" : d.outcome))
                     nextID += 1
                 }
                 e.history = Array(history.suffix(10))
@@ -100,14 +106,19 @@ extension FleetSimulator {
                     e.health = "Degraded"
                     e.healthMessage = f.message
                     e.resources?.degraded = 1
-                    e.operation = OperationState(phase: f.kind == .badConfigChange ? "Failed" : "Succeeded", message: f.message,
-                                                 revision: f.revision, startedAt: started, finishedAt: started.addingTimeInterval(45))
+                    e.operation = OperationState(
+                        phase: f.kind == .badConfigChange ? "Failed" : "Succeeded", message: f.message,
+                        revision: f.revision, startedAt: started, finishedAt: started.addingTimeInterval(45))
                     if let w = f.workload, case .workload(var we) = entities[workloads[w].entity] {
                         let desired = we.replicas?.desired ?? 1
                         let ready = f.kind == .imagePullError ? desired - max(1, desired / 2) : max(0, desired - 1)
                         we.replicas = Replicas(desired: desired, ready: ready, available: ready)
-                        we.conditions = [Condition(type: "Available", status: "False", reason: f.kind == .imagePullError ? "ImagePullBackOff" : "CrashLoopBackOff",
-                                                   message: f.message)]
+                        we.conditions = [
+                            Condition(
+                                type: "Available", status: "False",
+                                reason: f.kind == .imagePullError ? "ImagePullBackOff" : "CrashLoopBackOff",
+                                message: f.message)
+                        ]
                         entities[workloads[w].entity] = .workload(we)
                     }
                 } else {
@@ -115,8 +126,9 @@ extension FleetSimulator {
                     e.health = "Healthy"
                     e.healthMessage = nil
                     e.resources?.degraded = 0
-                    e.operation = OperationState(phase: "Succeeded", message: "successfully synced (all tasks run)", revision: last.revision,
-                                                 startedAt: started, finishedAt: started.addingTimeInterval(45))
+                    e.operation = OperationState(
+                        phase: "Succeeded", message: "successfully synced (all tasks run)", revision: last.revision,
+                        startedAt: started, finishedAt: started.addingTimeInterval(45))
                 }
             }
             entities[apps[a].entity] = .application(e)
@@ -127,18 +139,33 @@ extension FleetSimulator {
                 let changeID = "change/\(name)/\(d.revision)"
                 if !d.rollback {
                     let files = d.fault != nil ? 1 : 1 + Int(key % 12)
-                    tail.append(.change(Change(
-                        id: changeID, observedAt: at, provider: "simulator", revision: d.revision, repo: e.repo, application: e.id,
-                        author: Self.authors[Int((key >> 8) % UInt64(Self.authors.count))], time: when.addingTimeInterval(-600),
-                        message: d.fault?.kind == .badConfigChange ? "Tune logging config" : d.fault?.kind == .imagePullError ? "Bump image" : "Release \(d.revision.prefix(7))",
-                        filesChanged: files, linesAdded: 1 + Int((key >> 16) % 200), linesDeleted: Int((key >> 24) % 80),
-                        resourceKinds: d.fault?.kind == .badConfigChange ? ["ConfigMap"] : d.fault != nil ? ["Deployment"] : ["Deployment", "ConfigMap", "Service"].prefix(1 + Int((key >> 32) % 3)).map { $0 })))
+                    tail.append(
+                        .change(
+                            Change(
+                                id: changeID, observedAt: at, provider: "simulator", revision: d.revision, repo: e.repo,
+                                application: e.id,
+                                author: Self.authors[Int((key >> 8) % UInt64(Self.authors.count))],
+                                time: when.addingTimeInterval(-600),
+                                message: d.fault?.kind == .badConfigChange
+                                    ? "Tune logging config"
+                                    : d.fault?.kind == .imagePullError ? "Bump image" : "Release \(d.revision.prefix(7))",
+                                filesChanged: files, linesAdded: 1 + Int((key >> 16) % 200), linesDeleted: Int((key >> 24) % 80),
+                                resourceKinds: d.fault?.kind == .badConfigChange
+                                    ? ["ConfigMap"]
+                                    : d.fault != nil
+                                        ? ["Deployment"]
+                                        : ["Deployment", "ConfigMap", "Service"].prefix(1 + Int((key >> 32) % 3)).map { $0 })))
                 }
-                tail.append(.event(Event(
-                    id: "event/simulator/\(name)/\(Int(d.time))-\(d.rollback ? "rollback" : "deploy")", observedAt: at, provider: "simulator",
-                    time: when, source: e.instance, type: d.rollback ? "rollback" : "deploy", subject: e.id,
-                    message: d.rollback ? "rolled back to \(d.revision)" : "deployed \(d.revision): sync \(d.outcome)",
-                    details: .object(["revision": .string(d.revision), "outcome": .string(d.outcome), "change": .string(changeID)]))))
+                tail.append(
+                    .event(
+                        Event(
+                            id: "event/simulator/\(name)/\(Int(d.time))-\(d.rollback ? "rollback" : "deploy")", observedAt: at,
+                            provider: "simulator",
+                            time: when, source: e.instance, type: d.rollback ? "rollback" : "deploy", subject: e.id,
+                            message: d.rollback ? "rolled back to \(d.revision)" : "deployed \(d.revision): sync \(d.outcome)",
+                            details: .object([
+                                "revision": .string(d.revision), "outcome": .string(d.outcome), "change": .string(changeID),
+                            ]))))
             }
         }
 
@@ -146,7 +173,9 @@ extension FleetSimulator {
         for d in dags.indices {
             guard case .dag(var e) = entities[dags[d].entity] else { continue }
             e.observedAt = at
-            if !dags[d].paused { e.nextRun = Date(timeIntervalSince1970: ((t + 1) / dags[d].interval).rounded(.up) * dags[d].interval) }
+            if !dags[d].paused {
+                e.nextRun = Date(timeIntervalSince1970: ((t + 1) / dags[d].interval).rounded(.up) * dags[d].interval)
+            }
             entities[dags[d].entity] = .dag(e)
             let runs = dagRuns(d, limit: max(Self.runsPerDAG, options.seriesWindow))
             guard !runs.isEmpty else { continue }
@@ -154,11 +183,16 @@ extension FleetSimulator {
                 let done = r.end <= t
                 let runID = "scheduled__" + Timestamp.format(Date(timeIntervalSince1970: r.scheduled - dags[d].interval))
                 let runEntity = "dag_run/\(dags[d].instance)/\(dags[d].dagId)/\(runID)"
-                tail.append(.dagRun(DAGRun(
-                    id: runEntity, observedAt: at, provider: "simulator", dag: dags[d].id, dagId: dags[d].dagId, runId: runID,
-                    runType: "scheduled", logicalDate: Date(timeIntervalSince1970: r.scheduled - dags[d].interval),
-                    state: done ? (r.failed ? "failed" : "success") : "running", start: Date(timeIntervalSince1970: r.start),
-                    end: done ? Date(timeIntervalSince1970: r.end) : nil, durationSeconds: done ? (r.duration * 10).rounded() / 10 : nil)))
+                tail.append(
+                    .dagRun(
+                        DAGRun(
+                            id: runEntity, observedAt: at, provider: "simulator", dag: dags[d].id, dagId: dags[d].dagId,
+                            runId: runID,
+                            runType: "scheduled", logicalDate: Date(timeIntervalSince1970: r.scheduled - dags[d].interval),
+                            state: done ? (r.failed ? "failed" : "success") : "running",
+                            start: Date(timeIntervalSince1970: r.start),
+                            end: done ? Date(timeIntervalSince1970: r.end) : nil,
+                            durationSeconds: done ? (r.duration * 10).rounded() / 10 : nil)))
                 guard i == min(Self.runsPerDAG, runs.count) - 1 else { continue }
                 // The latest run's tasks: the duration split over them, the queue wait on the first.
                 let tasks = dags[d].tasks
@@ -166,29 +200,45 @@ extension FleetSimulator {
                 for (k, task) in tasks.enumerated() {
                     let share = r.duration / Double(tasks.count)
                     let taskEnd = offset + share
-                    let state = taskEnd <= t ? (r.failed && k == tasks.count - 1 ? "failed" : "success") : (offset <= t ? "running" : "scheduled")
-                    tail.append(.taskInstance(TaskInstance(
-                        id: "task_instance/\(dags[d].instance)/\(dags[d].dagId)/\(runID)/\(task)", observedAt: at, provider: "simulator",
-                        dagRun: runEntity, dagId: dags[d].dagId, runId: runID, taskId: task, state: state, tryNumber: 1,
-                        durationSeconds: taskEnd <= t ? (share * 10).rounded() / 10 : nil, pool: "default_pool",
-                        queuedWaitSeconds: k == 0 ? (r.queueWait * 10).rounded() / 10 : 1)))
+                    let state =
+                        taskEnd <= t
+                        ? (r.failed && k == tasks.count - 1 ? "failed" : "success") : (offset <= t ? "running" : "scheduled")
+                    tail.append(
+                        .taskInstance(
+                            TaskInstance(
+                                id: "task_instance/\(dags[d].instance)/\(dags[d].dagId)/\(runID)/\(task)", observedAt: at,
+                                provider: "simulator",
+                                dagRun: runEntity, dagId: dags[d].dagId, runId: runID, taskId: task, state: state, tryNumber: 1,
+                                durationSeconds: taskEnd <= t ? (share * 10).rounded() / 10 : nil, pool: "default_pool",
+                                queuedWaitSeconds: k == 0 ? (r.queueWait * 10).rounded() / 10 : 1)))
                     offset = taskEnd
                 }
             }
             let done = runs.filter { $0.end <= t }.suffix(options.seriesWindow)
             guard !done.isEmpty else { continue }
             let times = done.map { Date(timeIntervalSince1970: $0.scheduled) }
-            dagSeries.append(.series(Series(id: "series/dag_duration/\(dags[d].id)", observedAt: at, provider: "simulator", metric: "dag_duration",
-                                            subject: dags[d].id, unit: "seconds", values: done.map { ($0.duration * 10).rounded() / 10 }, times: times)))
-            dagSeries.append(.series(Series(id: "series/queue_wait/\(dags[d].id)", observedAt: at, provider: "simulator", metric: "queue_wait",
-                                            subject: dags[d].id, unit: "seconds", values: done.map { ($0.queueWait * 10).rounded() / 10 }, times: times)))
+            dagSeries.append(
+                .series(
+                    Series(
+                        id: "series/dag_duration/\(dags[d].id)", observedAt: at, provider: "simulator", metric: "dag_duration",
+                        subject: dags[d].id, unit: "seconds", values: done.map { ($0.duration * 10).rounded() / 10 }, times: times
+                    )))
+            dagSeries.append(
+                .series(
+                    Series(
+                        id: "series/queue_wait/\(dags[d].id)", observedAt: at, provider: "simulator", metric: "queue_wait",
+                        subject: dags[d].id, unit: "seconds", values: done.map { ($0.queueWait * 10).rounded() / 10 },
+                        times: times)))
         }
 
         if ring.count > 0 {
             let start = Date(timeIntervalSince1970: lastStepTime - Double(ring.count - 1) * step)
             func series(_ metric: String, _ subject: String, _ unit: String, _ index: Int, _ scale: Double) -> Entity {
-                .series(Series(id: "series/\(metric)/\(subject)", observedAt: at, provider: "simulator", metric: metric, subject: subject, unit: unit,
-                               start: start, stepSeconds: step, values: ring.values(index).map { round($0, scale) }))
+                .series(
+                    Series(
+                        id: "series/\(metric)/\(subject)", observedAt: at, provider: "simulator", metric: metric,
+                        subject: subject, unit: unit,
+                        start: start, stepSeconds: step, values: ring.values(index).map { round($0, scale) }))
             }
             for (w, s) in workloads.enumerated() {
                 tail.append(series("cpu", s.id, "cores", workloadSeries(w, 0), 1000))

@@ -58,8 +58,9 @@ public final class FleetSimulator {
         lastStepTime = origin - step
         ring = SeriesRing(seriesCount: 0, capacity: 1)
         indexFleet()
-        ring = SeriesRing(seriesCount: workloads.count * Self.workloadMetrics + environments.count * Self.dependencyMetrics,
-                          capacity: max(1, options.seriesWindow))
+        ring = SeriesRing(
+            seriesCount: workloads.count * Self.workloadMetrics + environments.count * Self.dependencyMetrics,
+            capacity: max(1, options.seriesWindow))
         planFaults()
         for k in 0...historySteps { computeStep(at: origin + Double(k) * step) }
     }
@@ -103,8 +104,11 @@ public final class FleetSimulator {
                     // Daily seasonality with a per-workload phase: sin(day + phase) = sin·cos + cos·sin.
                     let season = sinT * s.cosPhase + cosT * s.sinPhase
                     let trend = max(0.2, 1 + s.trendPerDay * days)
-                    let cpu = s.cpu * (1 + s.amplitude * season) * trend * (1 + 0.08 * SignalNoise.symmetric(seed, UInt64(w * 3), ti))
-                    let mem = s.memory * (1 + 0.1 * s.amplitude * season) * (1 + 0.02 * SignalNoise.symmetric(seed, UInt64(w * 3 + 1), ti))
+                    let cpu =
+                        s.cpu * (1 + s.amplitude * season) * trend * (1 + 0.08 * SignalNoise.symmetric(seed, UInt64(w * 3), ti))
+                    let mem =
+                        s.memory * (1 + 0.1 * s.amplitude * season)
+                        * (1 + 0.02 * SignalNoise.symmetric(seed, UInt64(w * 3 + 1), ti))
                     let base = w * Self.workloadMetrics * capacity + slot
                     out[base] = Float(max(0.001, cpu))
                     out[base + capacity] = Float(mem)

@@ -17,8 +17,10 @@ public struct InjectedFault: Codable, Sendable, Hashable {
     /// Human-readable effects: "cpu x4.2 on workload/...", "dag_duration x2.5 on dag/...", ...
     public var effects: [String]
 
-    public init(id: String, kind: FaultKind, cause: String, subjects: [String], start: Date, end: Date,
-                description: String, effects: [String]) {
+    public init(
+        id: String, kind: FaultKind, cause: String, subjects: [String], start: Date, end: Date,
+        description: String, effects: [String]
+    ) {
         self.id = id
         self.kind = kind
         self.cause = cause
@@ -34,7 +36,8 @@ extension InjectedFault {
     /// The truth file: a JSON array with sorted keys and RFC 3339 times.
     public static func jsonData(_ faults: [InjectedFault], pretty: Bool = true) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, e in
             var c = e.singleValueContainer()
             try c.encode(Timestamp.format(date))
