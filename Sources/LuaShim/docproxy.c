@@ -22,9 +22,13 @@ typedef struct {
 static char nil_sentinel;
 
 static proxy *to_proxy(lua_State *L, int idx) {
-    proxy *p = (proxy *)luaL_testudata(L, idx, META_OBJECT);
-    if (p == NULL) p = (proxy *)luaL_testudata(L, idx, META_ARRAY);
-    return p;
+    meow_extra *x = meow_extra_of(L);
+    if (lua_type(L, idx) != LUA_TUSERDATA || x->meta_object == NULL) return NULL;
+    if (!lua_getmetatable(L, idx)) return NULL;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt != x->meta_object && mt != x->meta_array) return NULL;
+    return (proxy *)lua_touserdata(L, idx);
 }
 
 static proxy *check_live(lua_State *L, int idx) {
@@ -190,11 +194,20 @@ static void make_metatable(lua_State *L, const char *name) {
 }
 
 void meow_push_proxy(lua_State *L, uint32_t node, int is_array) {
+    meow_extra *x = meow_extra_of(L);
+    if (x->meta_object_ref == 0) {
+        make_metatable(L, META_OBJECT);
+        x->meta_object = lua_topointer(L, -1);
+        x->meta_object_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        make_metatable(L, META_ARRAY);
+        x->meta_array = lua_topointer(L, -1);
+        x->meta_array_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
     proxy *p = (proxy *)lua_newuserdatauv(L, sizeof(proxy), 1);
-    p->generation = meow_extra_of(L)->generation;
+    p->generation = x->generation;
     p->node = node;
     p->is_array = is_array;
-    make_metatable(L, is_array ? META_ARRAY : META_OBJECT);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, is_array ? x->meta_array_ref : x->meta_object_ref);
     lua_setmetatable(L, -2);
 }
 

@@ -36,6 +36,11 @@ typedef struct meow_extra {
     meow_host_callbacks host;
     uint32_t generation;
     int roots_ref;
+    // the proxies' metatables, created once: pushing and recognising a proxy needs no name look-up
+    int meta_object_ref;
+    int meta_array_ref;
+    const void *meta_object;
+    const void *meta_array;
     uint32_t roots_generation;
     // misc
     int env_factory_ref;
