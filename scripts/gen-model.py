@@ -399,6 +399,22 @@ def main():
     lines.append("    }")
     lines.append("}")
     lines.append("")
+    lines.append("extension EntityKind {")
+    lines.append("    /// Field names of the nested objects of this kind, by field (`sync_policy` -> automated, prune, ...):")
+    lines.append("    /// what a nested rule `match` table may name. Free-form maps (labels) are absent.")
+    lines.append("    public var nestedFieldNames: [String: Set<String>] {")
+    lines.append("        switch self {")
+    for kind, (name, _, fields) in KINDS.items():
+        entries = []
+        for f, t, _ in COMMON + fields:
+            base = t.rstrip("!").strip("[]")
+            if base in NESTED:
+                entries.append('"%s": [%s]' % (f, ", ".join('"%s"' % n for n, _, _ in NESTED[base][1])))
+        lines.append(f"        case .{camel(kind)}: return [{', '.join(entries) if entries else ':'}]")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("}")
+    lines.append("")
     lines.append("/// An entity of any kind.")
     lines.append("public enum Entity: Sendable, Hashable {")
     for kind, (name, _, _) in KINDS.items():

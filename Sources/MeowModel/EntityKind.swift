@@ -148,6 +148,41 @@ extension EntityKind {
     }
 }
 
+extension EntityKind {
+    /// Field names of the nested objects of this kind, by field (`sync_policy` -> automated, prune, ...):
+    /// what a nested rule `match` table may name. Free-form maps (labels) are absent.
+    public var nestedFieldNames: [String: Set<String>] {
+        switch self {
+        case .environment: return [:]
+        case .cluster:
+            return [
+                "capacity": [
+                    "cpu_allocatable", "cpu_requested", "memory_allocatable", "memory_requested", "pods_allocatable", "pods",
+                ], "nodes": ["total", "ready"], "conditions": ["type", "status", "reason", "message"],
+            ]
+        case .application:
+            return [
+                "operation": ["phase", "message", "revision", "started_at", "finished_at"],
+                "sync_policy": ["automated", "prune", "self_heal"], "history": ["id", "revision", "deployed_at", "outcome"],
+                "resources": ["total", "out_of_sync", "degraded", "kinds"],
+            ]
+        case .workload:
+            return [
+                "replicas": ["desired", "ready", "available"], "conditions": ["type", "status", "reason", "message"],
+                "containers": ["name", "image", "requests", "limits", "privileged", "run_as_non_root"],
+                "usage": ["cpu", "memory"],
+            ]
+        case .dag: return [:]
+        case .dagRun: return [:]
+        case .taskInstance: return [:]
+        case .incident: return [:]
+        case .series: return ["samples": ["t", "v"]]
+        case .event: return [:]
+        case .change: return [:]
+        }
+    }
+}
+
 /// An entity of any kind.
 public enum Entity: Sendable, Hashable {
     case environment(EnvironmentEntity)

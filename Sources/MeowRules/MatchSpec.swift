@@ -40,6 +40,11 @@ public struct MatchSpec: Sendable, Hashable {
                         "match.\(key): \(kind.rawValue) has no field '\(key)' (fields: \(kind.fieldNames.sorted().joined(separator: ", ")))"
                     ))
             }
+            if let allowed = kind.nestedFieldNames[key], case .object(let nested) = o[key]!,
+                let unknown = nested.keys.sorted().first(where: { !allowed.contains($0) })
+            {
+                return .failure(RuleIssue("match.\(key).\(unknown): \(key) has no field '\(unknown)' (fields: \(allowed.sorted().joined(separator: ", ")))"))
+            }
             if let issue = flatten(o[key]!, path: [key], into: &conditions) { return .failure(issue) }
         }
         return .success(MatchSpec(kind: kind, conditions: conditions))

@@ -144,6 +144,7 @@ let prodAutoSync = """
             policy { id = "field", severity = "low", match = { kind = "application", enviroment = "prod" }, check = function() end }
             policy { id = "nocheck", severity = "low", match = { kind = "application" } }
             policy { id = "Bad Id", severity = "low", match = { kind = "application" }, check = function() end }
+            policy { id = "nested", severity = "low", match = { kind = "application", sync_policy = { automaticaly = true } }, check = function() end }
             """,
             "dup1.lua": "policy { id = 'same', severity = 'low', match = { kind = 'dag' }, check = function() end }",
             "dup2.lua": "\npolicy { id = 'same', severity = 'low', match = { kind = 'dag' }, check = function() end }",
@@ -158,6 +159,7 @@ let prodAutoSync = """
             "rules/bad.lua:5: policy 'field': match.enviroment: application has no field 'enviroment'",
             "rules/bad.lua:6: policy 'nocheck': missing required field 'check'",
             "rules/bad.lua:7: policy 'Bad Id': id must be lowercase",
+            "rules/bad.lua:8: policy 'nested': match.sync_policy.automaticaly: sync_policy has no field 'automaticaly'",
             "rules/dup2.lua:2: duplicate rule id 'same' (first declared at rules/dup1.lua:1)",
         ]
         for e in expected {
