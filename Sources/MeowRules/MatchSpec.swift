@@ -43,7 +43,8 @@ public struct MatchSpec: Sendable, Hashable {
             if let allowed = kind.nestedFieldNames[key], case .object(let nested) = o[key]!,
                 let unknown = nested.keys.sorted().first(where: { !allowed.contains($0) })
             {
-                return .failure(RuleIssue("match.\(key).\(unknown): \(key) has no field '\(unknown)' (fields: \(allowed.sorted().joined(separator: ", ")))"))
+                let fields = allowed.sorted().joined(separator: ", ")
+                return .failure(RuleIssue("match.\(key).\(unknown): \(key) has no field '\(unknown)' (fields: \(fields))"))
             }
             if let issue = flatten(o[key]!, path: [key], into: &conditions) { return .failure(issue) }
         }
