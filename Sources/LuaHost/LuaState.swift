@@ -182,22 +182,14 @@ public final class LuaState {
         // Pointers into `packs` must stay valid during the call: pin every buffer first.
         func pin(_ i: Int, _ acc: [meow_arg]) -> R {
             if i == arguments.count { return acc.withUnsafeBufferPointer(body) }
-            var a = meow_arg()
-            switch arguments[i] {
-            case .nil: a.kind = Int32(MEOW_ARG_NIL)
-            case .ref(let r): a.kind = Int32(MEOW_ARG_REF); a.ref = r.raw
-            case .entity(let n): a.kind = Int32(MEOW_ARG_ENTITY); a.node = UInt32(n)
-            case .integer(let v): a.kind = Int32(MEOW_ARG_INT); a.i = v
-            case .number(let v): a.kind = Int32(MEOW_ARG_NUM); a.n = v
-            case .value:
-                return packs[i].withUnsafeBufferPointer { p in
-                    a.kind = Int32(MEOW_ARG_PACK)
-                    a.pack = p.baseAddress
-                    a.packlen = p.count
-                    return pin(i + 1, acc + [a])
-                }
+            guard case .value = arguments[i] else { return pin(i + 1, acc + [Self.cArgument(arguments[i])]) }
+            return packs[i].withUnsafeBufferPointer { p in
+                var a = meow_arg()
+                a.kind = Int32(MEOW_ARG_PACK)
+                a.pack = p.baseAddress
+                a.packlen = p.count
+                return pin(i + 1, acc + [a])
             }
-            return pin(i + 1, acc + [a])
         }
         return pin(0, [])
     }
