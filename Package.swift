@@ -12,6 +12,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Debian's liblua5.4 (C build). The Makefile installs liblua5.4-dev when pkg-config can't find it.
@@ -23,23 +30,62 @@ let package = Package(
         .target(name: "LuaHost", dependencies: ["LuaShim", "MeowModel"]),
         .target(name: "MeowAnalytics"),
         .target(name: "MeowRules", dependencies: ["LuaHost", "MeowModel", "MeowAnalytics"]),
-        .target(name: "MeowPlugins", dependencies: ["MeowModel"]),
+        // Plugin protocol, manifests, registry, meow.yaml; one folder per built-in provider.
+        .target(
+            name: "MeowPlugins",
+            dependencies: [
+                "MeowModel",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Wires the engine to providers over time: simulation runs now, the observe loop later.
-        .target(name: "MeowRuntime", dependencies: ["MeowModel", "MeowRules", "MeowPlugins"]),
+        .target(
+            name: "MeowRuntime",
+            dependencies: [
+                "MeowModel", "MeowRules", "MeowPlugins",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Faithful test doubles of services that cannot run here (Argo CD's API server, ...), built from
+        // their documented API shapes; used by the tests and by `meow-doubles` for trying meow by hand.
+        .target(
+            name: "MeowDoubles",
+            dependencies: [
+                "MeowModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "meow-doubles",
+            dependencies: [
+                "MeowDoubles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .target(name: "MeowTesting", dependencies: ["MeowModel", "LuaHost", "MeowRules"]),
         .executableTarget(
             name: "meow",
             dependencies: [
                 "MeowModel", "MeowRules", "MeowPlugins", "MeowAnalytics", "MeowRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "MeowTesting"]),
         .testTarget(name: "MeowModelTests", dependencies: ["MeowModel", "MeowPlugins"]),
         .testTarget(name: "MeowRulesTests", dependencies: ["MeowRules", "MeowTesting", "MeowPlugins"]),
         .testTarget(name: "MeowAnalyticsTests", dependencies: ["MeowAnalytics"]),
-        .testTarget(name: "MeowRuntimeTests", dependencies: ["MeowRuntime", "MeowPlugins", "MeowRules", "MeowModel", "MeowTesting"]),
-        .testTarget(name: "MeowPluginsTests", dependencies: ["MeowPlugins", "MeowModel", "MeowTesting"]),
-        .testTarget(name: "meowTests", dependencies: ["MeowTesting"]),
+        .testTarget(
+            name: "MeowRuntimeTests",
+            dependencies: ["MeowRuntime", "MeowPlugins", "MeowRules", "MeowModel", "MeowTesting", "MeowDoubles"]),
+        .testTarget(name: "MeowPluginsTests", dependencies: ["MeowPlugins", "MeowModel", "MeowTesting", "MeowDoubles"]),
+        .testTarget(name: "meowTests", dependencies: ["MeowTesting", "MeowDoubles"]),
     ]
 )

@@ -380,6 +380,18 @@ def main():
     lines.append("        }")
     lines.append("    }")
     lines.append("")
+    lines.append("    /// The same entity stamped with the provider instance that produced it and its `stale` flag")
+    lines.append("    /// (the runtime stamps every entity; a failing provider's entities become stale).")
+    lines.append("    public func stamped(provider: String, stale: Bool) -> Entity {")
+    lines.append("        switch self {")
+    for kind in KINDS:
+        lines.append(f"        case .{camel(kind)}(var e):")
+        lines.append("            e.provider = provider")
+        lines.append("            e.stale = stale ? true : nil")
+        lines.append(f"            return .{camel(kind)}(e)")
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("")
     lines.append("    public var kind: EntityKind {")
     lines.append("        switch self {")
     for kind in KINDS:

@@ -66,6 +66,57 @@ extension Entity {
         }
     }
 
+    /// The same entity stamped with the provider instance that produced it and its `stale` flag
+    /// (the runtime stamps every entity; a failing provider's entities become stale).
+    public func stamped(provider: String, stale: Bool) -> Entity {
+        switch self {
+        case .environment(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .environment(e)
+        case .cluster(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .cluster(e)
+        case .application(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .application(e)
+        case .workload(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .workload(e)
+        case .dag(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .dag(e)
+        case .dagRun(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .dagRun(e)
+        case .taskInstance(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .taskInstance(e)
+        case .incident(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .incident(e)
+        case .series(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .series(e)
+        case .event(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .event(e)
+        case .change(var e):
+            e.provider = provider
+            e.stale = stale ? true : nil
+            return .change(e)
+        }
+    }
+
     public var kind: EntityKind {
         switch self {
         case .environment: return .environment

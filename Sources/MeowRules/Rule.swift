@@ -136,6 +136,13 @@ public struct RuleLoadError: Error, Sendable, Hashable, CustomStringConvertible 
     public var rule: String?
     public var message: String
 
+    public init(file: String, line: Int?, rule: String?, message: String) {
+        self.file = file
+        self.line = line
+        self.rule = rule
+        self.message = message
+    }
+
     public var description: String {
         if let line, line > 0 { return "\(file):\(line): \(message)" }
         return "\(file): \(message)"

@@ -43,7 +43,12 @@ public final class RuleEngine {
 
     /// Loads every `*.lua` under `directory` except `*_test.lua` files and modules under `lib/` folders.
     /// Throws only when the directory can't be read; problems inside files are in `loadErrors`.
-    public init(directory: URL, displayPath: String? = nil, options: Options = Options()) throws {
+    ///
+    /// `sources` replaces the text of some files (by path relative to `directory`): hot reload uses it to
+    /// keep the last good version of a file whose new version does not load.
+    public init(
+        directory: URL, displayPath: String? = nil, options: Options = Options(), sources: [String: String] = [:]
+    ) throws {
         self.directory = directory
         self.displayDirectory = (displayPath ?? directory.path).trimmingSuffix("/")
         self.options = options
@@ -51,9 +56,17 @@ public final class RuleEngine {
         let modules = DirectoryModules(root: directory, chunkPrefix: displayDirectory)
         lua.moduleResolver = { modules.resolve($0) }
         for relative in try RuleFiles.list(in: directory, tests: false) {
-            loadFile(relative)
+            if let source = sources[relative] {
+                files.append("\(displayDirectory)/\(relative)")
+                load(source: source, display: "\(displayDirectory)/\(relative)")
+            } else {
+                loadFile(relative)
+            }
         }
     }
+
+    /// Rule files (not tests, not lib/ modules) under a directory, relative paths, sorted.
+    public static func ruleFiles(in directory: URL) throws -> [String] { try RuleFiles.list(in: directory, tests: false) }
 
     /// Reads a rule file's source and loads it (used by `init`, and by hosts that validate a single file).
     private func loadFile(_ relative: String) {

@@ -7,7 +7,7 @@ import Foundation
 /// Exit codes (every command): 0 clean, 1 findings (violations, rule errors, failed tests), 2 bad input or
 /// usage.
 @main
-struct Meow: ParsableCommand {
+struct Meow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meow",
         abstract: "Evaluate sandboxed Lua rules against the state of Argo CD and Airflow fleets.",
@@ -21,14 +21,18 @@ struct Meow: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             CheckCommand.self, SimulateCommand.self, TestCommand.self, FleetCommand.self, DemoCommand.self,
-            DetectCommand.self, BenchCommand.self,
+            DetectCommand.self, BenchCommand.self, RunCommand.self, ConfigCommand.self, PluginsCommand.self,
         ]
     )
 
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .success {

@@ -135,11 +135,13 @@ extension SimulateCommand {
 
 /// The human-readable report of an evaluation.
 enum DecisionReport {
-    static func render(_ result: Evaluation, snapshot: Snapshot, time: Date, examples: Int) -> String {
+    static func render(_ result: Evaluation, snapshot: Snapshot, time: Date, examples: Int, title: String = "meow simulate")
+        -> String
+    {
         var out: [String] = []
         let s = result.stats
         out.append(
-            Console.bold("meow simulate")
+            Console.bold(title)
                 + ": \(Console.count(s.entities)) entities, \(s.rules) rules, \(Console.count(s.evaluations)) evaluations in \(Int(s.seconds * 1000)) ms, at \(Timestamp.format(time))"
         )
         let violations = result.decisions.filter { $0.type == .violation }

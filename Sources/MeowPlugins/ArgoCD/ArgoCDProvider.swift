@@ -1,0 +1,325 @@
+import Foundation
+import Logging
+import MeowModel
+import NIOHTTP1
+
+/// Observes one Argo CD instance through its REST API (`/api/v1`, bearer token) and runs its actions.
+///
+/// One `observe()` lists the applications (paged with `offset`/`limit`; a server without pagination
+/// answers with all of them), the clusters, and the commit metadata of each application's recent
+/// revisions (cached: a revision's metadata never changes). It maps them to `application`, `cluster` and
+/// `change` entities (ArgoCDMapping). A failure of the application list fails the observation; a failure
+/// of the cluster list or of one revision's metadata is a warning.
+public actor ArgoCDProvider: Provider {
+    public nonisolated let name: String
+    public nonisolated let manifest: PluginManifest
+    let context: ProviderContext
+    let http: ProviderHTTPClient
+    let mapping: ArgoCDMapping
+    let pageSize: Int
+    let revisionsPerApp: Int
+    /// Commit metadata by "repo@revision"; nil records a revision whose metadata Argo CD could not give.
+    var revisionCache: [String: ArgoCDAPI.RevisionMetadata?] = [:]
+
+    public init(manifest: PluginManifest, context: ProviderContext) throws {
+        self.name = context.name
+        self.manifest = manifest
+        self.context = context
+        guard let url = context.string("url") else { throw ProviderError(.invalid, "\(context.name): url is required") }
+        http = try ProviderHTTPClient(
+            baseURL: url, caFile: context.string("ca_file"), insecure: context.bool("insecure") ?? false,
+            timeout: context.timeout, maxBytes: context.int("max_response_bytes") ?? (64 << 20))
+        pageSize = context.int("page_size") ?? 500
+        revisionsPerApp = context.int("revision_metadata") ?? 2
+        mapping = ArgoCDMapping(
+            instance: context.name, environment: context.environment, argoNamespace: context.string("namespace") ?? "argocd",
+            environmentLabel: context.string("environment_label") ?? "meow.io/environment")
+    }
+
+    public func shutdown() async { await http.shutdown() }
+
+    // MARK: Observe
+
+    public func observe() async throws -> Observation {
+        let now = Date()
+        var warnings: [String] = []
+        let apps = try await listApplications()
+        var clusters: [ArgoCDAPI.Cluster] = []
+        do {
+            clusters = try await get(ArgoCDAPI.ClusterList.self, "/api/v1/clusters").items ?? []
+        } catch let e as ProviderError where e.kind == .forbidden || e.kind == .notFound {
+            warnings.append("clusters not observed: \(e.message)")
+        }
+        let changes = await revisionMetadata(for: apps, warnings: &warnings)
+        let entities = mapping.entities(apps: apps, clusters: clusters, changes: changes, at: now)
+        return Observation(entities: entities, warnings: warnings)
+    }
+
+    /// `GET /api/v1/applications`, page by page. The request carries `offset` and `limit`
+    /// (Argo CD's server-side pagination); a page shorter than the limit is the last, and a page longer
+    /// than the limit means the server ignores pagination and sent everything.
+    func listApplications() async throws -> [ArgoCDAPI.Application] {
+        var all: [ArgoCDAPI.Application] = []
+        var offset = 0
+        var base: [(String, String)] = []
+        for p in context.strings("projects") { base.append(("projects", p)) }
+        if let selector = context.string("selector") { base.append(("selector", selector)) }
+        while true {
+            let page = try await get(
+                ArgoCDAPI.ApplicationList.self, "/api/v1/applications",
+                query: base + [("offset", String(offset)), ("limit", String(pageSize))])
+            let items = page.items ?? []
+            all += items
+            if items.count > pageSize { return items }  // no pagination on this server: the whole list
+            if items.count < pageSize { return all }
+            offset += items.count
+            if offset > 1_000_000 { throw ProviderError(.malformed, "GET /api/v1/applications: pagination does not end") }
+        }
+    }
+
+    func revisionMetadata(for apps: [ArgoCDAPI.Application], warnings: inout [String]) async
+        -> [String: ArgoCDAPI.RevisionMetadata]
+    {
+        guard revisionsPerApp > 0 else { return [:] }
+        // Which (app, revision) pairs to read: the synced revision and the latest history entries.
+        var wanted: [(app: ArgoCDAPI.Application, revision: String, key: String)] = []
+        var seen = Set<String>()
+        for app in apps {
+            guard let source = app.spec?.source, source.chart == nil, let repo = source.repoURL else { continue }
+            for r in ArgoCDMapping.recentRevisions(app).prefix(revisionsPerApp) {
+                let key = ArgoCDMapping.changeKey(repo: repo, revision: r)
+                guard seen.insert(key).inserted else { continue }
+                if revisionCache[key] == nil { wanted.append((app, r, key)) }
+            }
+        }
+        // Bounded concurrency: at most 8 requests at a time.
+        var results: [(String, Result<ArgoCDAPI.RevisionMetadata, ProviderError>)] = []
+        var index = 0
+        while index < wanted.count {
+            let batch = wanted[index..<min(index + 8, wanted.count)]
+            index += batch.count
+            await withTaskGroup(of: (String, Result<ArgoCDAPI.RevisionMetadata, ProviderError>).self) { group in
+                for w in batch {
+                    let path =
+                        "/api/v1/applications/\(ProviderHTTPClient.segment(w.app.metadata?.name ?? ""))/revisions/"
+                        + "\(ProviderHTTPClient.segment(w.revision))/metadata"
+                    var query: [(String, String)] = []
+                    if let ns = w.app.metadata?.namespace, ns != mapping.argoNamespace { query.append(("appNamespace", ns)) }
+                    if let project = w.app.spec?.project { query.append(("project", project)) }
+                    group.addTask {
+                        do {
+                            return (w.key, .success(try await self.get(ArgoCDAPI.RevisionMetadata.self, path, query: query)))
+                        } catch let e as ProviderError {
+                            return (w.key, .failure(e))
+                        } catch {
+                            return (w.key, .failure(ProviderError(.unavailable, "\(error)")))
+                        }
+                    }
+                }
+                for await r in group { results.append(r) }
+            }
+        }
+        for (key, result) in results {
+            switch result {
+            case .success(let m): revisionCache[key] = .some(m)
+            case .failure(let e) where e.kind == .notFound || e.kind == .forbidden || e.kind == .invalid:
+                revisionCache[key] = .some(nil)  // a permanent answer: don't ask again
+                warnings.append("revision metadata \(key): \(e.message)")
+            case .failure(let e):
+                warnings.append("revision metadata \(key): \(e.message)")
+            }
+        }
+        if revisionCache.count > 50_000 { revisionCache.removeAll() }
+        var out: [String: ArgoCDAPI.RevisionMetadata] = [:]
+        for (k, v) in revisionCache { if let v { out[k] = v } }
+        return out
+    }
+
+    // MARK: Actions
+
+    public func perform(_ request: ActionRequest) async throws -> ActionOutcome {
+        guard let action = manifest.action(request.action) else {
+            throw ProviderError(
+                .invalid,
+                "argocd has no action \"\(request.action)\" (actions: \(manifest.actions.map(\.name).joined(separator: ", ")))")
+        }
+        let (appName, appNamespace) = try mapping.applicationName(from: request.subject)
+        let params = try ActionParams.validate(request.params, against: action.params, action: action.name)
+        let app = "/api/v1/applications/\(ProviderHTTPClient.segment(appName))"
+        var query: [(String, String)] = []
+        if let appNamespace { query.append(("appNamespace", appNamespace)) }
+        switch action.name {
+        case "sync":
+            var body: [String: Any] = [
+                "name": appName, "prune": params["prune"]?.boolValue ?? false, "dryRun": params["dry_run"]?.boolValue ?? false,
+            ]
+            if let r = params["revision"]?.stringValue { body["revision"] = r }
+            if let appNamespace { body["appNamespace"] = appNamespace }
+            let result = try await call(.POST, "\(app)/sync", query: query, body: body)
+            return ActionOutcome(
+                ok: true, message: "sync of \(appName) started" + (params["revision"]?.stringValue.map { " at \($0)" } ?? ""),
+                details: Self.operationDetails(result))
+        case "rollback":
+            guard let id = params["id"]?.intValue else { throw ProviderError(.invalid, "rollback: id is required") }
+            var body: [String: Any] = [
+                "name": appName, "id": id, "prune": params["prune"]?.boolValue ?? false,
+                "dryRun": params["dry_run"]?.boolValue ?? false,
+            ]
+            if let appNamespace { body["appNamespace"] = appNamespace }
+            let result = try await call(.POST, "\(app)/rollback", query: query, body: body)
+            return ActionOutcome(
+                ok: true, message: "rollback of \(appName) to history id \(id) started", details: Self.operationDetails(result))
+        case "terminate_operation":
+            _ = try await call(.DELETE, "\(app)/operation", query: query, body: nil)
+            return ActionOutcome(ok: true, message: "operation of \(appName) terminated")
+        case "refresh":
+            let hard = params["hard"]?.boolValue ?? false
+            let result = try await call(.GET, app, query: query + [("refresh", hard ? "hard" : "normal")], body: nil)
+            return ActionOutcome(
+                ok: true, message: "\(hard ? "hard " : "")refresh of \(appName) requested", details: Self.operationDetails(result)
+            )
+        default:
+            throw ProviderError(.invalid, "argocd action \"\(action.name)\" is declared but not implemented")
+        }
+    }
+
+    static func operationDetails(_ app: Value) -> Value {
+        var d: [String: Value] = [:]
+        if let phase = app["status"]?["operationState"]?["phase"] { d["phase"] = phase }
+        if let sync = app["status"]?["sync"]?["status"] { d["sync_status"] = sync }
+        if let health = app["status"]?["health"]?["status"] { d["health"] = health }
+        if let revision = app["status"]?["sync"]?["revision"] { d["revision"] = revision }
+        return .object(d)
+    }
+
+    // MARK: HTTP
+
+    func headers() throws -> [(String, String)] {
+        let token: String
+        if let variable = context.string("token_env") {
+            guard let t = ProcessInfo.processInfo.environment[variable], !t.isEmpty else {
+                throw ProviderError(.unauthorized, "environment variable \(variable) (token_env) is not set")
+            }
+            token = t
+        } else if let file = context.string("token_file") {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ProviderError(.unauthorized, "cannot read the token file \(file) (token_file)")
+            }
+            token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            return []
+        }
+        return [("Authorization", "Bearer \(token)")]
+    }
+
+    func get<T: Decodable>(_ type: T.Type, _ path: String, query: [(String, String)] = []) async throws -> T {
+        let response = try await http.send(.GET, path, query: query, headers: try headers())
+        try Self.check(response, "GET \(path)", base: http.baseURL)
+        do {
+            return try JSONDecoder().decode(T.self, from: response.body)
+        } catch {
+            throw ProviderError(.malformed, "GET \(path): malformed JSON from \(http.baseURL): \(Self.describe(error))")
+        }
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: [String: Any]?) async throws -> Value {
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+        let response = try await http.send(method, path, query: query, body: data, headers: try headers())
+        try Self.check(response, "\(method.rawValue) \(path)", base: http.baseURL)
+        if response.body.isEmpty { return .object([:]) }
+        do {
+            return try JSONDecoder().decode(Value.self, from: response.body)
+        } catch {
+            throw ProviderError(
+                .malformed, "\(method.rawValue) \(path): malformed JSON from \(http.baseURL): \(Self.describe(error))")
+        }
+    }
+
+    /// Maps an HTTP status to a ProviderError, with Argo CD's own message when the body has one.
+    static func check(_ r: ProviderHTTPClient.Response, _ label: String, base: String) throws {
+        guard !(200..<300).contains(r.status) else { return }
+        let body = try? JSONDecoder().decode(ArgoCDAPI.ErrorBody.self, from: r.body)
+        let said = body?.message ?? body?.error ?? String(decoding: r.body.prefix(200), as: UTF8.self)
+        let text = said.isEmpty ? "" : ": \(said)"
+        switch r.status {
+        case 401:
+            throw ProviderError(.unauthorized, "\(label): 401 Unauthorized from \(base)\(text) (check token_env/token_file)")
+        case 403:
+            throw ProviderError(
+                .forbidden, "\(label): 403 Forbidden from \(base)\(text) (the token's role lacks this permission)")
+        case 404:
+            throw ProviderError(.notFound, "\(label): 404 Not Found\(text)")
+        case 408, 429, 500...599:
+            throw ProviderError(.unavailable, "\(label): \(r.status) from \(base)\(text)")
+        default:
+            throw ProviderError(.invalid, "\(label): \(r.status) from \(base)\(text)")
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(let type, let c):
+            return "at \(path(c.codingPath)): expected \(type)"
+        case DecodingError.dataCorrupted(let c):
+            return c.codingPath.isEmpty
+                ? "not JSON (\(c.underlyingError.map { "\($0)" } ?? c.debugDescription))"
+                : "at \(path(c.codingPath)): \(c.debugDescription)"
+        case DecodingError.valueNotFound(_, let c):
+            return "at \(path(c.codingPath)): unexpected null"
+        case DecodingError.keyNotFound(let k, let c):
+            return "at \(path(c.codingPath)): missing \(k.stringValue)"
+        default:
+            return "\(error)"
+        }
+    }
+
+    static func path(_ keys: [CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
+    }
+}
+
+/// Checks an action's parameters against its schema (types, required, ranges, unknown keys).
+public enum ActionParams {
+    public static func validate(_ params: [String: Value], against schema: ConfigSchema, action: String) throws -> [String: Value]
+    {
+        var out = params
+        for key in params.keys where schema.property(key) == nil {
+            throw ProviderError(
+                .invalid,
+                "\(action): unknown parameter \"\(key)\" (parameters: \(schema.properties.map(\.name).joined(separator: ", ")))")
+        }
+        for r in schema.required where params[r] == nil {
+            throw ProviderError(.invalid, "\(action): parameter \"\(r)\" is required")
+        }
+        for p in schema.properties {
+            guard let v = params[p.name] else {
+                if let d = p.schema.defaultValue { out[p.name] = d }
+                continue
+            }
+            let ok: Bool
+            switch p.schema.kind {
+            case .string:
+                ok = v.stringValue != nil && (p.schema.enumValues.isEmpty || p.schema.enumValues.contains(v.stringValue!))
+            case .integer: ok = v.intValue != nil
+            case .number, .duration: ok = v.doubleValue != nil
+            case .boolean: ok = v.boolValue != nil
+            case .object, .map: ok = v.objectValue != nil
+            case .array: ok = v.arrayValue != nil
+            case .any: ok = true
+            }
+            guard ok else {
+                throw ProviderError(
+                    .invalid, "\(action): parameter \"\(p.name)\" must be a \(p.schema.kind.rawValue), got \(v.typeName)")
+            }
+            if let d = v.doubleValue, p.schema.kind == .integer || p.schema.kind == .number {
+                if let min = p.schema.minimum, d < min {
+                    throw ProviderError(.invalid, "\(action): \(p.name) must be at least \(min)")
+                }
+                if let max = p.schema.maximum, d > max {
+                    throw ProviderError(.invalid, "\(action): \(p.name) must be at most \(max)")
+                }
+            }
+        }
+        return out
+    }
+}

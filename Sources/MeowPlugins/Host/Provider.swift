@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import MeowModel
+
+/// One configured instance of a plugin: `argocd-prod`, `argocd-staging`, `simulator`.
+///
+/// Providers observe; they never decide (DESIGN §1). `observe()` returns everything the instance sees
+/// now; the runtime calls it on a jittered interval, under a timeout, with backoff and a circuit breaker,
+/// and stamps nothing itself: entities carry `provider` (the instance name) and `observed_at`.
+public protocol Provider: Sendable {
+    /// The instance name from meow.yaml (`providers[].name`).
+    var name: String { get }
+    /// The plugin's manifest.
+    var manifest: PluginManifest { get }
+    /// One observation of everything this instance sees. Throwing marks its entities stale.
+    func observe() async throws -> Observation
+    /// Runs one of the manifest's actions on a subject (an entity id). The action pipeline calls this.
+    func perform(_ request: ActionRequest) async throws -> ActionOutcome
+    /// Releases connections. Called once when the runtime stops.
+    func shutdown() async
+}
+
+extension Provider {
+    public func shutdown() async {}
+}
+
+/// What one `observe()` returned.
+public struct Observation: Sendable {
+    public var entities: [Entity]
+    /// Things the user should know that did not fail the observation (a revision whose metadata could
+    /// not be read, a truncated page, ...).
+    public var warnings: [String]
+
+    public init(entities: [Entity], warnings: [String] = []) {
+        self.entities = entities
+        self.warnings = warnings
+    }
+}
+
+/// An action to run through a provider: the name from the manifest, its subject and parameters.
+public struct ActionRequest: Sendable, Codable, Equatable {
+    public var action: String
+    /// Entity id: `application/argocd-prod/payments-api`.
+    public var subject: String
+    public var params: [String: Value]
+
+    public init(action: String, subject: String, params: [String: Value] = [:]) {
+        self.action = action
+        self.subject = subject
+        self.params = params
+    }
+}
+
+/// What an action did, as the provider reported it.
+public struct ActionOutcome: Sendable, Codable, Equatable {
+    public var ok: Bool
+    public var message: String
+    /// The provider's response, trimmed to what matters (operation phase, revision, ...).
+    public var details: Value
+
+    public init(ok: Bool, message: String, details: Value = .object([:])) {
+        self.ok = ok
+        self.message = message
+        self.details = details
+    }
+}
+
+/// A provider failure, with what to tell the user.
+public struct ProviderError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        /// 401: the credentials were refused.
+        case unauthorized
+        /// 403: the credentials may not do this.
+        case forbidden
+        /// 404.
+        case notFound = "not_found"
+        /// 5xx, connection refused, reset.
+        case unavailable
+        /// The call took longer than the timeout.
+        case timeout
+        /// The response could not be understood.
+        case malformed
+        /// The request was wrong (4xx other than the above), or an unknown action or parameter.
+        case invalid
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+    /// Worth retrying soon (5xx, timeouts, connection failures); 401/403/malformed are not.
+    public var isTransient: Bool { kind == .unavailable || kind == .timeout }
+}
+
+/// What a plugin's factory gets to build an instance.
+public struct ProviderContext: Sendable {
+    /// Instance name.
+    public var name: String
+    /// Default environment of its entities (`providers[].environment`), if set.
+    public var environment: String?
+    /// The instance's validated settings (the plugin's config schema, defaults filled in, durations in
+    /// seconds, paths absolute).
+    public var settings: [String: Value]
+    /// Per-request timeout.
+    public var timeout: TimeInterval
+    /// Environment names in promotion order, from meow.yaml.
+    public var environments: [String]
+    public var logger: Logger
+    /// Where the config file is (paths in settings are already resolved against it).
+    public var configFile: String
+
+    public init(
+        name: String, environment: String? = nil, settings: [String: Value] = [:], timeout: TimeInterval = 10,
+        environments: [String] = [], logger: Logger = Logger(label: "meow"), configFile: String = "meow.yaml"
+    ) {
+        self.name = name
+        self.environment = environment
+        self.settings = settings
+        self.timeout = timeout
+        self.environments = environments
+        self.logger = logger
+        self.configFile = configFile
+    }
+
+    public func string(_ key: String) -> String? { settings[key]?.stringValue }
+    public func bool(_ key: String) -> Bool? { settings[key]?.boolValue }
+    public func int(_ key: String) -> Int? { settings[key]?.intValue.map { Int($0) } }
+    public func double(_ key: String) -> Double? { settings[key]?.doubleValue }
+    public func strings(_ key: String) -> [String] { settings[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+}

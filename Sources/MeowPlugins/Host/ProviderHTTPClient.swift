@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The HTTP side of a provider: one connection pool per instance (its own TLS settings), JSON in and
+/// out, every failure mapped to a `ProviderError` that says what happened in words an SRE can act on.
+public final class ProviderHTTPClient: Sendable {
+    public let baseURL: String
+    let client: HTTPClient
+    let maxBytes: Int
+    let timeout: TimeInterval
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: Data
+        public var headers: [(String, String)]
+    }
+
+    /// - Parameters:
+    ///   - caFile: PEM file of CAs to trust (in addition to none: only these).
+    ///   - insecure: skip certificate verification.
+    ///   - timeout: limit of each request.
+    public init(baseURL: String, caFile: String? = nil, insecure: Bool = false, timeout: TimeInterval, maxBytes: Int = 64 << 20)
+        throws
+    {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.maxBytes = maxBytes
+        self.timeout = timeout
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if insecure { tls.certificateVerification = .none }
+        if let caFile {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw ProviderError(.invalid, "cannot read the CA file \(caFile): \(error)")
+            }
+        }
+        let ms = Int64(max(0.05, timeout) * 1000)
+        var config = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(ms), read: .milliseconds(ms)))
+        config.connectionPool = .init(idleTimeout: .seconds(60))
+        client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+    }
+
+    /// Sends a request and returns the whole response, whatever its status. Throws only for transport
+    /// failures (refused, reset, timeout, TLS) and oversized bodies.
+    public func send(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil, headers: [(String, String)] = []
+    ) async throws -> Response {
+        let url = baseURL + path + Self.queryString(query)
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "meow")
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let label = "\(method.rawValue) \(path)"
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let bytes: ByteBuffer
+            do {
+                bytes = try await response.body.collect(upTo: maxBytes)
+            } catch is NIOTooManyBytesError {
+                throw ProviderError(.malformed, "\(label): the response is larger than \(maxBytes) bytes (max_response_bytes)")
+            }
+            return Response(
+                status: Int(response.status.code), body: Data(bytes.readableBytesView),
+                headers: response.headers.map { ($0.name, $0.value) })
+        } catch let e as ProviderError {
+            throw e
+        } catch let e as HTTPClientError {
+            if e == .deadlineExceeded || e == .readTimeout || e == .connectTimeout || e == .tlsHandshakeTimeout
+                || e == .getConnectionFromPoolTimeout
+            {
+                throw ProviderError(.timeout, "\(label): no answer from \(baseURL) within \(Self.seconds(timeout))")
+            }
+            if e == .cancelled { throw CancellationError() }
+            throw ProviderError(.unavailable, "\(label): \(baseURL): \(e)")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let e as NIOSSLError {
+            throw ProviderError(.unavailable, "\(label): TLS failure talking to \(baseURL): \(e) (ca_file, insecure)")
+        } catch {
+            let text = "\(error)"
+            if text.contains("connectionRefused") || text.contains("Connection refused") {
+                throw ProviderError(.unavailable, "\(label): connection refused by \(baseURL)")
+            }
+            throw ProviderError(.unavailable, "\(label): cannot reach \(baseURL): \(text)")
+        }
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    static func queryString(_ query: [(String, String)]) -> String {
+        guard !query.isEmpty else { return "" }
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+?#")
+        return "?"
+            + query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
+    }
+
+    static func seconds(_ t: TimeInterval) -> String { t < 1 ? "\(Int(t * 1000))ms" : String(format: "%gs", t) }
+
+    /// A path segment, percent-encoded (application names are DNS labels, revisions may contain `/`).
+    public static func segment(_ s: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+}

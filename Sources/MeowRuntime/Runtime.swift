@@ -1,0 +1,318 @@
+import Foundation
+import MeowModel
+import MeowPlugins
+import MeowRules
+
+/// How one provider instance is doing (`meow run` output, later `/readyz`).
+public struct InstanceStatus: Sendable, Codable, Equatable {
+    public var name: String
+    public var plugin: String
+    public var environment: String?
+    /// `pending` (not polled yet), `ok`, `failing` (its entities are stale), `disabled`.
+    public var state: String
+    public var entities: Int
+    public var lastSuccess: Date?
+    public var lastAttempt: Date?
+    public var lastError: String?
+    /// ProviderError kind of the last error: unauthorized, forbidden, timeout, unavailable, malformed, ...
+    public var errorKind: String?
+    public var consecutiveFailures: Int
+    /// Circuit breaker: closed, open, half-open.
+    public var breaker: String
+    public var polls: Int
+    public var failures: Int
+    public var lastDurationSeconds: Double?
+    public var warnings: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, plugin, environment, state, entities, polls, failures, warnings, breaker
+        case lastSuccess = "last_success"
+        case lastAttempt = "last_attempt"
+        case lastError = "last_error"
+        case errorKind = "error_kind"
+        case consecutiveFailures = "consecutive_failures"
+        case lastDurationSeconds = "last_duration_seconds"
+    }
+}
+
+/// A decision that appeared or went away between two evaluations.
+public struct DecisionChange: Sendable, Codable {
+    /// `new` or `resolved`.
+    public var change: String
+    public var decision: Decision
+}
+
+/// What the runtime reports as it goes.
+public enum RuntimeEvent: Sendable {
+    /// A poll finished (successfully or not).
+    case polled(InstanceStatus)
+    /// Rules were evaluated; `changes` are the decisions that appeared or resolved.
+    case evaluated(revision: Int, stats: EvaluationStats, changes: [DecisionChange])
+    /// Rule files changed and were reloaded; `problems` are files that kept their last good version.
+    case rulesReloaded(generation: Int, rules: Int, problems: [RuleLoadError])
+}
+
+/// The result of `meow run --once`.
+public struct OnceReport: Sendable {
+    public var providers: [InstanceStatus]
+    public var snapshot: Snapshot
+    public var evaluation: Evaluation
+}
+
+/// The running system (DESIGN §1): polls every provider instance on its own schedule, keeps the
+/// normalized state, re-evaluates the rules after each poll and reports decisions as they change.
+///
+/// Each instance has its own task, timeout, backoff and circuit breaker, so a dead or slow instance
+/// never delays the others: its last entities stay in the state, marked `stale = true`, until it
+/// answers again. Rule files are reloaded when they change (see `RuleSet`).
+public actor Runtime {
+    struct Instance {
+        var config: MeowConfig.ProviderInstance
+        var provider: any Provider
+        var schedule: PollSchedule
+        var entities: [Entity] = []
+        var status: InstanceStatus
+    }
+
+    public let config: MeowConfig
+    var instances: [String: Instance] = [:]
+    let order: [String]
+    let rules: RuleSet
+    var revision = 0
+    var current: [String: Decision] = [:]
+    let sink: @Sendable (RuntimeEvent) -> Void
+    let dirty: AsyncStream<Void>
+    let dirtyContinuation: AsyncStream<Void>.Continuation
+    var random = SystemRandomNumberGenerator()
+
+    /// Builds every enabled instance (plugin factories) and loads the rules. Throws when an instance
+    /// cannot be built (a CA file that does not parse, ...) or the rules directory can't be read.
+    public init(
+        config: MeowConfig, registry: PluginRegistry = .builtin, rulesDisplayPath: String? = nil,
+        sink: @escaping @Sendable (RuntimeEvent) -> Void = { _ in }
+    ) throws {
+        self.config = config
+        self.sink = sink
+        (dirty, dirtyContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        var built: [String: Instance] = [:]
+        var names: [String] = []
+        for p in config.providers {
+            guard let plugin = registry.plugin(p.plugin) else {
+                throw ConfigErrors([
+                    ConfigError(file: config.file, line: p.line, path: "providers", message: "unknown plugin \(p.plugin)")
+                ])
+            }
+            let provider: any Provider
+            do {
+                provider = try plugin.make(config.context(for: p))
+            } catch {
+                throw ConfigErrors([
+                    ConfigError(file: config.file, line: p.line, path: "providers (\(p.name))", message: "\(error)")
+                ])
+            }
+            names.append(p.name)
+            built[p.name] = Instance(
+                config: p, provider: provider,
+                schedule: PollSchedule(
+                    interval: p.pollInterval, jitter: p.jitter, backoffMax: p.backoffMax, breakerFailures: p.breakerFailures,
+                    breakerCooldown: p.breakerCooldown),
+                status: InstanceStatus(
+                    name: p.name, plugin: p.plugin, environment: p.environment, state: p.enabled ? "pending" : "disabled",
+                    entities: 0, consecutiveFailures: 0, breaker: "closed", polls: 0, failures: 0, warnings: []))
+        }
+        instances = built
+        order = names
+        rules = try RuleSet(directory: URL(fileURLWithPath: config.rulesDirectory), displayPath: rulesDisplayPath)
+    }
+
+    // MARK: Reading the state
+
+    /// The current state: every instance's last entities, stamped with the instance and `stale` when
+    /// its last poll failed, plus the environments declared in meow.yaml.
+    public func snapshot(at time: Date = Date()) -> Snapshot {
+        var entities: [Entity] = []
+        var seen = Set<String>()
+        for name in order {
+            guard let i = instances[name] else { continue }
+            let stale = i.status.consecutiveFailures > 0
+            for e in i.entities where seen.insert(e.id).inserted {
+                entities.append(e.stamped(provider: name, stale: stale))
+            }
+        }
+        for e in config.environmentEntities(at: time) where !seen.contains(e.id) {
+            entities.append(e)
+        }
+        return Snapshot(revision: revision, observedAt: time, entities: entities)
+    }
+
+    public func statuses() -> [InstanceStatus] { order.compactMap { instances[$0]?.status } }
+
+    /// The decisions of the last evaluation.
+    public func decisions() -> [Decision] { current.sorted { $0.key < $1.key }.map(\.value) }
+
+    public var ruleCount: Int { rules.engine.rules.count }
+
+    // MARK: Running
+
+    /// Polls every enabled instance once (concurrently, each under its timeout), then evaluates.
+    public func runOnce() async -> OnceReport {
+        await withTaskGroup(of: Void.self) { group in
+            for name in order where instances[name]?.config.enabled == true {
+                group.addTask { await self.poll(name) }
+            }
+        }
+        let evaluation = evaluate()
+        return OnceReport(providers: statuses(), snapshot: snapshot(), evaluation: evaluation)
+    }
+
+    /// Runs until the task is cancelled (SIGTERM/SIGINT through the service group in `meow run`).
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for name in order where instances[name]?.config.enabled == true {
+                group.addTask { await self.pollLoop(name) }
+            }
+            group.addTask { await self.evaluationLoop() }
+            if config.hotReload {
+                group.addTask { await self.reloadLoop() }
+            }
+        }
+        await shutdown()
+    }
+
+    public func shutdown() async {
+        dirtyContinuation.finish()
+        for name in order {
+            if let p = instances[name]?.provider { await p.shutdown() }
+        }
+    }
+
+    func pollLoop(_ name: String) async {
+        while !Task.isCancelled {
+            if mayPoll(name) {
+                await poll(name)
+                dirtyContinuation.yield()
+            }
+            let wait = nextDelay(name)
+            do { try await Task.sleep(for: .seconds(wait)) } catch { return }
+        }
+    }
+
+    func evaluationLoop() async {
+        for await _ in dirty {
+            if Task.isCancelled { return }
+            _ = evaluate()
+        }
+    }
+
+    func reloadLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(config.reloadCheck)) } catch { return }
+            if rules.reloadIfChanged() {
+                sink(
+                    .rulesReloaded(generation: rules.generation, rules: rules.engine.rules.count, problems: rules.reloadProblems))
+                dirtyContinuation.yield()
+            }
+        }
+    }
+
+    /// Checks the rule files now (tests; the reload loop does this every `reload_check`).
+    public func checkRules() -> Bool {
+        let changed = rules.reloadIfChanged()
+        if changed {
+            sink(.rulesReloaded(generation: rules.generation, rules: rules.engine.rules.count, problems: rules.reloadProblems))
+        }
+        return changed
+    }
+
+    func mayPoll(_ name: String) -> Bool {
+        instances[name]?.schedule.mayPoll(at: Date()) ?? false
+    }
+
+    func nextDelay(_ name: String) -> TimeInterval {
+        guard let s = instances[name]?.schedule else { return 1 }
+        return s.delay(random: Double.random(in: 0..<1, using: &random))
+    }
+
+    /// Polls one instance now, under its timeout, and records the outcome.
+    public func poll(_ name: String) async {
+        guard let instance = instances[name] else { return }
+        let started = Date()
+        let result = await Self.observe(instance.provider, timeout: instance.config.timeout)
+        record(name, result, started: started, duration: Date().timeIntervalSince(started))
+    }
+
+    nonisolated static func observe(_ provider: any Provider, timeout: TimeInterval) async -> Result<Observation, ProviderError> {
+        do {
+            let observation = try await withThrowingTaskGroup(of: Observation.self) { group in
+                group.addTask { try await provider.observe() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(timeout))
+                    throw ProviderError(.timeout, "no complete observation within \(String(format: "%g", timeout))s (timeout)")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            return .success(observation)
+        } catch let e as ProviderError {
+            return .failure(e)
+        } catch is CancellationError {
+            return .failure(ProviderError(.timeout, "cancelled"))
+        } catch {
+            return .failure(ProviderError(.unavailable, "\(error)"))
+        }
+    }
+
+    func record(_ name: String, _ result: Result<Observation, ProviderError>, started: Date, duration: TimeInterval) {
+        guard var i = instances[name] else { return }
+        i.status.polls += 1
+        i.status.lastAttempt = started
+        i.status.lastDurationSeconds = duration
+        switch result {
+        case .success(let o):
+            i.entities = o.entities
+            i.schedule.succeeded()
+            i.status.state = "ok"
+            i.status.entities = o.entities.count
+            i.status.lastSuccess = started
+            i.status.lastError = nil
+            i.status.errorKind = nil
+            i.status.warnings = o.warnings
+        case .failure(let e):
+            i.schedule.failed(at: Date())
+            i.status.failures += 1
+            i.status.state = "failing"
+            i.status.lastError = e.message
+            i.status.errorKind = e.kind.rawValue
+        }
+        i.status.consecutiveFailures = i.schedule.consecutiveFailures
+        i.status.breaker = i.schedule.breaker.name
+        instances[name] = i
+        revision += 1
+        sink(.polled(i.status))
+    }
+
+    /// Evaluates the rules on the current state and reports the decisions that changed.
+    @discardableResult
+    public func evaluate(at time: Date = Date()) -> Evaluation {
+        let snap = snapshot(at: time)
+        let evaluation = rules.evaluate(snap, at: time)
+        var next: [String: Decision] = [:]
+        var ordinal: [String: Int] = [:]
+        for d in evaluation.decisions {
+            let base = "\(d.type.rawValue)|\(d.rule)|\(d.subject ?? d.file ?? "")"
+            let n = ordinal[base, default: 0]
+            ordinal[base] = n + 1
+            next["\(base)|\(n)"] = d
+        }
+        var changes: [DecisionChange] = []
+        for (k, d) in next.sorted(by: { $0.key < $1.key }) where current[k] == nil {
+            changes.append(DecisionChange(change: "new", decision: d))
+        }
+        for (k, d) in current.sorted(by: { $0.key < $1.key }) where next[k] == nil {
+            changes.append(DecisionChange(change: "resolved", decision: d))
+        }
+        current = next
+        sink(.evaluated(revision: snap.revision, stats: evaluation.stats, changes: changes))
+        return evaluation
+    }
+}
