@@ -17,6 +17,6 @@ for name in sorted(os.listdir(plugins)):
     text = open(path).read()
     assert '"""#' not in text
     body = "".join(("            " + line if line.strip() else line.rstrip(" ")) for line in text.splitlines(True))
-    out.append(f'        (\n            "{name}",\n            #"""\n{body}            """#\n        ),')
+    out.append(f'        (\n            "{name}",\n            #"""\n{body}\n            """#\n        ),')
 out += ["    ]", "}", ""]
 open(os.path.join(root, "Sources/MeowPlugins/Host/BuiltinManifests.swift"), "w").write("\n".join(out))

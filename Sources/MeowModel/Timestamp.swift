@@ -18,22 +18,29 @@ public enum Timestamp {
         var total: Double = 0
         var number = ""
         var sawUnit = false
-        for ch in text {
+        let chars = Array(text)
+        var i = 0
+        while i < chars.count {
+            let ch = chars[i]
+            i += 1
             if ch.isNumber || ch == "." {
                 number.append(ch)
-            } else {
-                guard let n = Double(number) else { return nil }
-                switch ch {
-                case "s": total += n
-                case "m": total += n * 60
-                case "h": total += n * 3600
-                case "d": total += n * 86400
-                case "w": total += n * 7 * 86400
-                default: return nil
-                }
-                number = ""
-                sawUnit = true
+                continue
             }
+            guard let n = Double(number) else { return nil }
+            switch ch {
+            case "m" where i < chars.count && chars[i] == "s":
+                i += 1
+                total += n / 1000
+            case "s": total += n
+            case "m": total += n * 60
+            case "h": total += n * 3600
+            case "d": total += n * 86400
+            case "w": total += n * 7 * 86400
+            default: return nil
+            }
+            number = ""
+            sawUnit = true
         }
         guard number.isEmpty, sawUnit else { return nil }
         return total

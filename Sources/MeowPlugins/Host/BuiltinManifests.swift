@@ -57,6 +57,7 @@ enum BuiltinManifests {
                 revision_metadata: {type: integer, minimum: 0, maximum: 20, default: 2, description: "recent revisions per application whose commit metadata is read (author, date, message)"}
                 environment_label: {type: string, default: meow.io/environment, description: application or cluster label naming its environment; overrides the instance's environment}
                 max_response_bytes: {type: integer, minimum: 1024, default: 67108864, description: largest response accepted}
+
             """#
         ),
         (
@@ -81,6 +82,7 @@ enum BuiltinManifests {
                 history: {type: duration, default: 6h, description: history of series generated before the start}
                 step: {type: duration, minimum: 1, default: 60s, description: simulation step (spacing of series values)}
                 speed: {type: number, minimum: 0.1, maximum: 100000, default: 1, description: simulated seconds per wall-clock second}
+
             """#
         ),
     ]

@@ -54,6 +54,17 @@ public struct ConfigNode: Sendable {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            // Yams names the mapping; point at the second occurrence of the first duplicate key instead.
+            let key = duplicates.sorted().first ?? "?"
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let hits = lines.indices.filter {
+                let l = lines[$0].drop { $0 == " " || $0 == "-" }
+                return l.hasPrefix("\(key):") || l.hasPrefix("\"\(key)\":")
+            }
+            throw ConfigError(
+                file: file, line: hits.count > 1 ? hits[1] + 1 : context.mark.line, path: "",
+                message: "duplicate key \"\(key)\"")
         } catch let error as YamlError {
             throw ConfigError(file: file, line: Self.line(of: error), path: "", message: Self.describe(error))
         }
