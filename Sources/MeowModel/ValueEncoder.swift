@@ -201,5 +201,16 @@ private struct SingleContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: Float) throws { box.set(.double(Double(value))) }
     mutating func encode(_ value: Int) throws { box.set(.int(Int64(value))) }
     mutating func encode(_ value: Int64) throws { box.set(.int(value)) }
+    mutating func encode(_ value: Int8) throws { box.set(.int(Int64(value))) }
+    mutating func encode(_ value: Int16) throws { box.set(.int(Int64(value))) }
+    mutating func encode(_ value: Int32) throws { box.set(.int(Int64(value))) }
+    mutating func encode(_ value: UInt8) throws { box.set(.int(Int64(value))) }
+    mutating func encode(_ value: UInt16) throws { box.set(.int(Int64(value))) }
+    mutating func encode(_ value: UInt32) throws { box.set(.int(Int64(value))) }
+    // Past Int64.max a value becomes a double: rules see numbers, not 64-bit unsigned integers.
+    mutating func encode(_ value: UInt) throws { box.set(value <= UInt(Int64.max) ? .int(Int64(value)) : .double(Double(value))) }
+    mutating func encode(_ value: UInt64) throws {
+        box.set(value <= UInt64(Int64.max) ? .int(Int64(value)) : .double(Double(value)))
+    }
     mutating func encode<T: Encodable>(_ value: T) throws { try options.encodeValue(value, into: box, codingPath: codingPath) }
 }

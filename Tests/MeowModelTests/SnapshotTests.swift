@@ -140,3 +140,20 @@ import Testing
         #expect(p.terminationStatus == 0, "\(message)")
     }
 }
+
+@Suite struct ValueEncoderIntegerTests {
+    struct Counters: Encodable {
+        var small: UInt8 = 7
+        var instructions: UInt64 = 12_345
+        var huge: UInt64 = .max
+        var list: [UInt32] = [1, 2]
+    }
+
+    @Test func everyIntegerTypeEncodes() throws {
+        // UInt64 once recursed forever (it fell through to the generic path): `meow run --output json` crashed.
+        let v = try ValueEncoder().encode(Counters())
+        #expect(v["small"] == .int(7) && v["instructions"] == .int(12_345))
+        #expect(v["huge"] == .double(Double(UInt64.max)))
+        #expect(v["list"] == .array([.int(1), .int(2)]))
+    }
+}

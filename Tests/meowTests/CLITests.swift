@@ -19,13 +19,17 @@ struct CLI {
         }
     }
 
-    static func run(_ args: [String], in dir: URL = PackageRoot.url()) throws -> Output {
+    static func run(
+        _ args: [String], in dir: URL = PackageRoot.url(), env extra: [String: String] = [:], removing: [String] = []
+    ) throws -> Output {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
         p.currentDirectoryURL = dir
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
+        for (k, v) in extra { env[k] = v }
+        for k in removing { env[k] = nil }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
