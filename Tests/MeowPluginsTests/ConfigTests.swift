@@ -139,6 +139,21 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: c.rulesDirectory))
     }
 
+    @Test func theConfigurationReferenceExampleValidates() throws {
+        let doc = try String(
+            contentsOf: PackageRoot.url().appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let blocks = doc.components(separatedBy: "```yaml\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+        let configs = blocks.filter { $0.hasPrefix("# meow.yaml") }
+        #expect(configs.count == 1)
+        for text in configs {
+            let c = try MeowConfig.parse(text, file: "docs/meow.yaml", checkSecrets: false)
+            #expect(c.providers.map(\.name) == ["argocd-prod", "argocd-nonprod", "fleet"])
+            #expect(c.environments.map(\.name) == ["dev", "staging", "prod"])
+        }
+        // and with secrets checked, the missing token is the only problem
+        #expect(throws: ConfigErrors.self) { try MeowConfig.parse(configs[0], file: "docs/meow.yaml", environment: [:]) }
+    }
+
     @Test func builtInManifestsAreTheFilesInPlugins() throws {
         let dir = PackageRoot.url().appendingPathComponent("plugins")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {

@@ -130,6 +130,18 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("nope.yaml: cannot read the file"))
     }
 
+    @Test func theSimulatorRunsAsAProvider() throws {
+        let r = try run(["run", "--config", "examples/meow-simulator.yaml", "--once", "--output", "json"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let o = try r.json()
+        let providers = try #require(o["providers"] as? [[String: Any]])
+        #expect(providers.first?["name"] as? String == "simulator" && providers.first?["state"] as? String == "ok")
+        let entities = try #require((o["snapshot"] as? [String: Any])?["entities"] as? [[String: Any]])
+        #expect(entities.filter { $0["kind"] as? String == "application" }.count == 60)
+        #expect(entities.allSatisfy { $0["provider"] as? String == "simulator" || $0["kind"] as? String == "environment" })
+        #expect(!(try #require(o["decisions"] as? [[String: Any]])).isEmpty)
+    }
+
     @Test func pluginsListAndDescribe() throws {
         let list = try run(["plugins", "list", "--output", "json"])
         #expect(list.status == 0)
