@@ -177,18 +177,18 @@ import Testing
     @Test func aSlowServerTimesOut() async throws {
         let double = try await start()
         defer { Task { await double.stop() } }
-        await double.inject(.init(.delay(3), pathPrefix: "/api/v1/applications", count: 1))
+        await double.inject(.init(.delay(30), pathPrefix: "/api/v1/applications", count: 1))
         let p = try await provider(double, timeout: 0.3)
         defer { Task { await p.shutdown() } }
         let started = Date()
         do {
             _ = try await p.observe()
-            Issue.record("a 3 s answer beat a 0.3 s timeout")
+            Issue.record("a 30 s answer beat a 0.3 s timeout")
         } catch let e as ProviderError {
             #expect(e.kind == .timeout)
             #expect(e.message.contains("no answer from"))
         }
-        #expect(Date().timeIntervalSince(started) < 2.5)
+        #expect(Date().timeIntervalSince(started) < 20)  // the client gave up long before the answer
     }
 
     @Test func malformedAndMisshapenJSONIsReportedWithWhere() async throws {
@@ -231,7 +231,7 @@ import Testing
 
     @Test func aRefusedConnectionIsUnavailable() async throws {
         let double = try await start()
-        let p = try await provider(double)
+        let p = try await provider(double, timeout: 1)
         defer { Task { await p.shutdown() } }
         await double.stop()
         do {

@@ -42,6 +42,18 @@ struct CLI {
         return Output(
             status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
+
+    /// `run` for async tests: the blocking wait happens on a thread of its own, never on one of the
+    /// (few) threads of Swift's cooperative pool, which the runtime under test needs.
+    static func runAsync(
+        _ args: [String], in dir: URL = PackageRoot.url(), env extra: [String: String] = [:], removing: [String] = []
+    ) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try run(args, in: dir, env: extra, removing: removing) })
+            }.start()
+        }
+    }
 }
 
 @Suite(.serialized) struct CLITests {

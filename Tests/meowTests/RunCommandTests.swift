@@ -38,8 +38,9 @@ import Testing
         return path
     }
 
-    func run(_ args: [String], token: String? = "test-token") throws -> CLI.Output {
-        try CLI.run(args, env: token.map { ["ARGOCD_TOKEN": $0] } ?? [:], removing: token == nil ? ["ARGOCD_TOKEN"] : [])
+    func run(_ args: [String], token: String? = "test-token") async throws -> CLI.Output {
+        try await CLI.runAsync(
+            args, env: token.map { ["ARGOCD_TOKEN": $0] } ?? [:], removing: token == nil ? ["ARGOCD_TOKEN"] : [])
     }
 
     @Test func runOnceShowsTheEnrichedStateAndDecisionsOfTwoInstances() async throws {
@@ -55,7 +56,7 @@ import Testing
         }
         let config = try writeConfig([("argocd-staging", "staging", ps), ("argocd-prod", "prod", pp)])
 
-        let json = try run(["run", "--config", config, "--once", "--output", "json"])
+        let json = try await run(["run", "--config", config, "--once", "--output", "json"])
         #expect(json.status == 1, "violations found: exit 1\n\(json.stderr)")
         let o = try json.json()
         let providers = try #require(o["providers"] as? [[String: Any]])
@@ -77,7 +78,7 @@ import Testing
         #expect(!pairs.contains("prod-auto-sync application/argocd-staging/search-indexer-staging"))  // staging may sync by hand
         #expect(pairs.contains("owner-label application/argocd-prod/ledger-sync-prod"))
 
-        let text = try run(["run", "--config", config, "--once"])
+        let text = try await run(["run", "--config", config, "--once"])
         #expect(text.status == 1)
         #expect(text.stdout.contains("argocd-prod     argocd     ok"))
         #expect(text.stdout.contains("prod     application/argocd-prod/identity-auth-prod"))
@@ -93,7 +94,7 @@ import Testing
         let pd = try await dead.start()
         await dead.stop()
         let config = try writeConfig([("argocd-staging", "staging", pd), ("argocd-prod", "prod", pp)])
-        let r = try run(["run", "--config", config, "--once", "--output", "json"])
+        let r = try await run(["run", "--config", config, "--once", "--output", "json"])
         #expect(r.status == 3, "a provider could not be observed: exit 3")
         let providers = try #require(try r.json()["providers"] as? [[String: Any]])
         #expect(providers[0]["state"] as? String == "failing" && providers[0]["error_kind"] as? String == "unavailable")
@@ -105,33 +106,35 @@ import Testing
         let pp = try await prod.start()
         defer { Task { await prod.stop() } }
         let config = try writeConfig([("argocd-prod", "prod", pp)])
-        let r = try run(["run", "--config", config, "--once"], token: "wrong")
+        let r = try await run(["run", "--config", config, "--once"], token: "wrong")
         #expect(r.status == 3)
         #expect(r.stdout.contains("error: GET /api/v1/applications: 401 Unauthorized from http://127.0.0.1:\(pp)"))
         #expect(r.stdout.contains("(check token_env/token_file)"))
     }
 
-    @Test func aMissingSecretOrBadConfigIsRefusedBeforeStart() throws {
+    @Test func aMissingSecretOrBadConfigIsRefusedBeforeStart() async throws {
         let config = try writeConfig([("argocd-prod", "prod", 9)], extra: "    poll_intervall: 5s\n")
-        let r = try run(["run", "--config", config, "--once"], token: nil)
+        let r = try await run(["run", "--config", config, "--once"], token: nil)
         #expect(r.status == 2)
         #expect(
             r.stderr.contains("meow.yaml:11: providers[0] (argocd-prod).token_env: environment variable ARGOCD_TOKEN is not set"))
         #expect(
             r.stderr.contains(
                 "meow.yaml:14: providers[0] (argocd-prod).poll_intervall: unknown key (did you mean \"poll_interval\"?)"))
-        let v = try run(["config", "validate", "--config", config, "--output", "json"], token: nil)
+        let v = try await run(["config", "validate", "--config", config, "--output", "json"], token: nil)
         #expect(v.status == 2)
         let errors = try #require(try v.json()["errors"] as? [[String: Any]])
         #expect(errors.map { $0["line"] as? Int } == [11, 14])
-        let ok = try run(["config", "validate", "--config", PackageRoot.url().appendingPathComponent("examples/meow.yaml").path])
+        let ok = try await run([
+            "config", "validate", "--config", PackageRoot.url().appendingPathComponent("examples/meow.yaml").path,
+        ])
         #expect(ok.status == 0 && ok.stdout.contains("valid"))
-        let missing = try run(["run", "--config", tmp.appendingPathComponent("nope.yaml").path, "--once"])
+        let missing = try await run(["run", "--config", tmp.appendingPathComponent("nope.yaml").path, "--once"])
         #expect(missing.status == 2 && missing.stderr.contains("nope.yaml: cannot read the file"))
     }
 
-    @Test func theSimulatorRunsAsAProvider() throws {
-        let r = try run(["run", "--config", "examples/meow-simulator.yaml", "--once", "--output", "json"])
+    @Test func theSimulatorRunsAsAProvider() async throws {
+        let r = try await run(["run", "--config", "examples/meow-simulator.yaml", "--once", "--output", "json"])
         #expect(r.status == 1, "\(r.stderr)")
         let o = try r.json()
         let providers = try #require(o["providers"] as? [[String: Any]])
@@ -142,15 +145,15 @@ import Testing
         #expect(!(try #require(o["decisions"] as? [[String: Any]])).isEmpty)
     }
 
-    @Test func pluginsListAndDescribe() throws {
-        let list = try run(["plugins", "list", "--output", "json"])
+    @Test func pluginsListAndDescribe() async throws {
+        let list = try await run(["plugins", "list", "--output", "json"])
         #expect(list.status == 0)
         let plugins = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
         #expect(plugins.map { $0["name"] as? String } == ["argocd", "simulator"])
-        let d = try run(["plugins", "describe", "argocd"])
+        let d = try await run(["plugins", "describe", "argocd"])
         #expect(d.status == 0 && d.stdout.contains("token_env (string, one of token_env/token_file required"))
         #expect(d.stdout.contains("rollback on application"))
-        let unknown = try run(["plugins", "describe", "jenkins"])
+        let unknown = try await run(["plugins", "describe", "jenkins"])
         #expect(unknown.status == 2 && unknown.stderr.contains("unknown plugin \"jenkins\" (known: argocd, simulator)"))
     }
 
@@ -161,7 +164,7 @@ import Testing
         let config = try writeConfig([("argocd-prod", "prod", pp)])
         let process = try CLI.start(["run", "--config", config, "--output", "json"], env: ["ARGOCD_TOKEN": "test-token"])
         // the first poll: app-degraded fires for identity-auth-prod
-        let first = try await process.waitForLine(timeout: 20) { $0.contains("\"rule\":\"app-degraded\"") }
+        let first = try await process.waitForLine(timeout: 60) { $0.contains("\"rule\":\"app-degraded\"") }
         #expect(first.contains("\"change\":\"new\"") && first.contains("identity-auth-prod"))
         // the app recovers in Argo CD: the next poll resolves the decision
         var app = try #require(await prod.application("identity-auth-prod"))
@@ -171,18 +174,18 @@ import Testing
             app = .object(a)
         }
         await prod.upsert(application: app)
-        let resolved = try await process.waitForLine(timeout: 20) {
+        let resolved = try await process.waitForLine(timeout: 60) {
             $0.contains("\"rule\":\"app-degraded\"") && $0.contains("\"change\":\"resolved\"")
         }
         #expect(resolved.contains("identity-auth-prod"))
         // Argo CD goes away: the provider reports failure, and the entities turn stale
         await prod.inject(.init(.status(503)))
-        let failing = try await process.waitForLine(timeout: 20) {
+        let failing = try await process.waitForLine(timeout: 60) {
             $0.contains("\"event\":\"provider\"") && $0.contains("\"failing\"")
         }
         #expect(failing.contains("\"error_kind\":\"unavailable\""))
         process.terminate()
-        let status = try await process.wait(timeout: 20)
+        let status = try await process.wait(timeout: 60)
         #expect(status == 0)
         #expect(process.stderr().contains("meow run: stopped"))
     }
