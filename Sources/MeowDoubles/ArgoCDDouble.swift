@@ -1,8 +1,11 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import MeowModel
 import NIOCore
+import NIOSSL
 
 /// A faithful stand-in for Argo CD's API server (`/api/v1`), for tests and for trying meow by hand
 /// (`meow-doubles argocd`). Responses have the shapes of Argo CD's documented REST API (the
@@ -37,6 +40,11 @@ public actor ArgoCDDouble {
             self.pathPrefix = pathPrefix
             self.remaining = count
         }
+    }
+
+    public struct DoubleError: Error, CustomStringConvertible, Sendable {
+        public var message: String
+        public var description: String { message }
     }
 
     public struct RequestRecord: Sendable {
@@ -97,8 +105,9 @@ public actor ArgoCDDouble {
         applications.first { $0["metadata"]?["name"]?.stringValue == name }
     }
 
-    /// Starts listening on 127.0.0.1 (port 0: any free port) and returns the port.
-    public func start(port: Int = 0) async throws -> Int {
+    /// Starts listening on 127.0.0.1 (port 0: any free port) and returns the port. With `tls` (PEM files of
+    /// a certificate chain and its key) it serves HTTPS.
+    public func start(port: Int = 0, tls: (certificate: String, key: String)? = nil) async throws -> Int {
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let responder = CallbackResponder<BasicRequestContext> { [self] request, _ in
             var request = request
@@ -107,20 +116,38 @@ public actor ArgoCDDouble {
                 method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
                 authorization: request.headers[.authorization], body: Data(body.readableBytesView))
         }
+        var server: HTTPServerBuilder = .http1()
+        if let tls {
+            let config = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+            server = try .tls(.http1(), tlsConfiguration: config)
+            scheme = "https"
+        }
         let application = Application(
-            responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            responder: responder, server: server, configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)
                 continuation.finish()
             },
             logger: Self.quietLogger)
         app = application
-        task = Task { try await application.runService(gracefulShutdownSignals: []) }
+        task = Task {
+            do {
+                try await application.runService(gracefulShutdownSignals: [])
+            } catch {
+                continuation.finish()  // never started (the port is taken, ...): `start` must not wait forever
+                throw error
+            }
+        }
         for await p in stream {
             self.port = p
             return p
         }
-        throw CancellationError()
+        let failure = await task?.result
+        task = nil
+        if case .failure(let error)? = failure { throw DoubleError(message: "cannot listen on 127.0.0.1:\(port): \(error)") }
+        throw DoubleError(message: "cannot listen on 127.0.0.1:\(port)")
     }
 
     public func stop() async {
@@ -129,7 +156,8 @@ public actor ArgoCDDouble {
         task = nil
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(port ?? 0)" }
+    public var baseURL: String { "\(scheme)://127.0.0.1:\(port ?? 0)" }
+    var scheme = "http"
 
     static let quietLogger: Logger = {
         var l = Logger(label: "argocd-double")
@@ -163,6 +191,17 @@ public actor ArgoCDDouble {
         if path == "/healthz" { return Self.raw(200, "ok", json: false) }
         if path == "/api/version" { return Self.json(.object(["Version": .string("v2.13.1+double")])) }
         guard path.hasPrefix("/api/v1/") else { return Self.error(404, "Not Found") }
+        // userinfo answers without a session: loggedIn tells whether the token is valid
+        if path == "/api/v1/session/userinfo" {
+            let token = authorization.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+            let valid = token.map { tokens.contains($0) || readOnlyTokens.contains($0) } ?? false
+            return Self.json(
+                valid
+                    ? .object([
+                        "loggedIn": .bool(true), "username": .string("meow"), "iss": .string("argocd"), "groups": .array([]),
+                    ])
+                    : .object(["loggedIn": .bool(false)]))
+        }
         // Auth: Argo CD answers 401 with code 16 for a missing or invalid token.
         if !tokens.isEmpty || !readOnlyTokens.isEmpty {
             guard let auth = authorization, auth.hasPrefix("Bearer ") else {

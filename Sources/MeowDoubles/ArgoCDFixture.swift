@@ -82,7 +82,8 @@ extension ArgoCDDouble {
                 for h in 0..<3 {
                     let rev = sha("\(name)/\(h)")
                     revs.append(rev)
-                    let at = now.addingTimeInterval(-Double((3 - h) * 86400 + i * 600))
+                    // the latest deployment within the last day, the two before it older
+                    let at = now.addingTimeInterval(-Double((2 - h) * 86400 + (i + 1) * 600))
                     history.append(
                         .object([
                             "id": .int(Int64(h)), "revision": .string(rev), "deployedAt": .string(Timestamp.format(at)),

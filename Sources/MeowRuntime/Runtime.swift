@@ -246,7 +246,9 @@ public actor Runtime {
             let observation = try await withThrowingTaskGroup(of: Observation.self) { group in
                 group.addTask { try await provider.observe() }
                 group.addTask {
-                    try await Task.sleep(for: .seconds(timeout))
+                    // A little grace beyond `timeout`: the provider's requests carry the same timeout, and its
+                    // own error ("connection refused by ...") says more than this cut.
+                    try await Task.sleep(for: .seconds(timeout * 1.1 + 0.2))
                     throw ProviderError(.timeout, "no complete observation within \(String(format: "%g", timeout))s (timeout)")
                 }
                 defer { group.cancelAll() }

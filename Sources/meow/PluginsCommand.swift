@@ -96,11 +96,18 @@ struct ConfigCommand: ParsableCommand {
         commandName: "config", abstract: "Check a meow.yaml.", subcommands: [ConfigValidateCommand.self])
 }
 
-struct ConfigValidateCommand: ParsableCommand {
+struct ConfigValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Validate meow.yaml against the plugins' schemas; every problem with its file, line and key.",
-        discussion: "Exit 0 when valid, 2 when not (each problem is printed as FILE:LINE: KEY: MESSAGE).")
+        discussion: """
+            Exit 0 when valid, 2 when not (each problem is printed as FILE:LINE: KEY: MESSAGE).
+            --connect also asks every enabled provider instance whether it answers and accepts its credentials
+            (exit 3 when one does not).
+            """)
+
+    @Flag(name: .long, help: "Also contact every enabled provider instance (reachable? credentials accepted?).")
+    var connect = false
 
     @Option(name: .long, help: "The config file.")
     var config: String = "meow.yaml"
@@ -111,9 +118,11 @@ struct ConfigValidateCommand: ParsableCommand {
     @Option(name: .long, help: "text or json.")
     var output: OutputFormat = .text
 
-    func run() throws {
+    func run() async throws {
         do {
             let c = try MeowConfig.load(path: config, checkSecrets: !noSecrets)
+            var health: [(String, ProviderHealth)] = []
+            if connect { health = try await Self.checkProviders(c) }
             var isDir: ObjCBool = false
             let rulesOK = FileManager.default.fileExists(atPath: c.rulesDirectory, isDirectory: &isDir) && isDir.boolValue
             if output == .json {
@@ -130,6 +139,8 @@ struct ConfigValidateCommand: ParsableCommand {
                         }),
                     "rules": .string(c.rulesDirectory), "action_mode": .string(c.actionMode.rawValue),
                     "errors": rulesOK ? .array([]) : .array([.string("rules.dir: \(c.rulesDirectory) is not a directory")]),
+                    "connections": .array(
+                        health.map { .object(["name": .string($0.0), "ok": .bool($0.1.ok), "message": .string($0.1.message)]) }),
                 ])
                 print(o.jsonString(pretty: true))
             } else {
@@ -144,8 +155,12 @@ struct ConfigValidateCommand: ParsableCommand {
                     )
                 }
                 print("  rules: \(c.rulesDirectory); actions: \(c.actionMode.rawValue)\(c.actionsPaused ? " (paused)" : "")")
+                for (name, h) in health {
+                    print("  connect \(name): \(h.ok ? Console.green("ok") : Console.red("failed")): \(h.message)")
+                }
             }
             if !rulesOK { throw ExitCode(2) }
+            if health.contains(where: { !$0.1.ok }) { throw ExitCode(3) }
         } catch let e as ConfigErrors {
             if output == .json {
                 let o: Value = .object([
@@ -164,6 +179,43 @@ struct ConfigValidateCommand: ParsableCommand {
             }
             throw InputError(e.description + "\n\(e.errors.count) problem\(e.errors.count == 1 ? "" : "s") in \(config)")
         }
+    }
+
+    /// Builds every enabled instance and runs its health check under its timeout, all at once.
+    static func checkProviders(_ c: MeowConfig) async throws -> [(String, ProviderHealth)] {
+        var providers: [(MeowConfig.ProviderInstance, any Provider)] = []
+        for p in c.providers where p.enabled {
+            guard let plugin = PluginRegistry.builtin.plugin(p.plugin) else { continue }
+            do {
+                providers.append((p, try plugin.make(c.context(for: p))))
+            } catch {
+                throw InputError("\(c.file):\(p.line): providers (\(p.name)): \(error)")
+            }
+        }
+        let results = await withTaskGroup(of: (Int, ProviderHealth).self) { group in
+            for (i, (instance, provider)) in providers.enumerated() {
+                group.addTask {
+                    await withTaskGroup(of: ProviderHealth?.self) { race in
+                        race.addTask { await provider.checkHealth() }
+                        race.addTask {
+                            try? await Task.sleep(for: .seconds(instance.timeout))
+                            return Task.isCancelled
+                                ? nil
+                                : ProviderHealth(
+                                    ok: false, message: "no answer within \(String(format: "%g", instance.timeout))s (timeout)")
+                        }
+                        let first = await race.next() ?? nil
+                        race.cancelAll()
+                        return (i, first ?? ProviderHealth(ok: false, message: "cancelled"))
+                    }
+                }
+            }
+            var out: [(Int, ProviderHealth)] = []
+            for await r in group { out.append(r) }
+            return out.sorted { $0.0 < $1.0 }
+        }
+        for (_, p) in providers { await p.shutdown() }
+        return results.map { (providers[$0.0].0.name, $0.1) }
     }
 
     static func duration(_ t: TimeInterval) -> String {

@@ -80,6 +80,16 @@ import Testing
         #expect(latest.author == "payments dev <payments@example.com>")
         #expect(latest.message == "Bump payments-api to v1.0.2")
         #expect(latest.application == payments.id && latest.time != nil)
+        // events: the latest deployment of each application (within event_window, 24h) and the failed sync
+        let events = o.entities.compactMap { e -> Event? in if case .event(let v) = e { v } else { nil } }
+        #expect(events.filter { $0.type == "deploy" }.count == 8)
+        let deploy = try #require(events.first { $0.subject == payments.id && $0.type == "deploy" })
+        #expect(
+            deploy.id == "event/argocd-prod/payments-api-prod/deploy/2"
+                && deploy.details?["revision"] == .string(payments.syncedRevision!))
+        let failed = try #require(events.first { $0.type == "sync_failed" })
+        #expect(failed.subject == identity.id && failed.message?.contains("Failed: one or more objects failed to apply") == true)
+        #expect(events.count == 9)
         #expect(o.warnings.isEmpty)
         // every request carried the token
         let requests = await double.requests
@@ -227,6 +237,62 @@ import Testing
         #expect(o.warnings.contains { $0.hasPrefix("clusters not observed: GET /api/v1/clusters: 403 Forbidden") })
         #expect(o.warnings.contains { $0.contains("revision metadata https://github.com/example/payments-api.git@") })
         #expect(o.entities.filter { $0.kind == .change }.count == 14)
+    }
+
+    @Test func theHealthCheckSaysWhoIsLoggedInAndWhatIsVisible() async throws {
+        let double = try await start()
+        defer { Task { await double.stop() } }
+        let p = try await provider(double)
+        defer { Task { await p.shutdown() } }
+        let ok = await p.checkHealth()
+        #expect(ok == ProviderHealth(ok: true, message: "Argo CD v2.13.1+double, logged in as meow, 8 applications visible"))
+        await double.setTokens(["rotated"])
+        let refused = await p.checkHealth()
+        #expect(!refused.ok && refused.message.contains("the token is not accepted"))
+        await double.stop()
+        let down = await p.checkHealth()
+        #expect(!down.ok)
+    }
+
+    @Test func tlsTrustsTheConfiguredCAOnly() async throws {
+        let tls = PackageRoot.url().appendingPathComponent("Tests/MeowPluginsTests/Fixtures/tls")
+        let double = ArgoCDDouble(fixture: .sample(environment: "prod", apps: 2))
+        _ = try await double.start(
+            tls: (tls.appendingPathComponent("server.pem").path, tls.appendingPathComponent("server.key").path))
+        defer { Task { await double.stop() } }
+        #expect(await double.baseURL.hasPrefix("https://127.0.0.1:"))
+        // the test CA is trusted through ca_file
+        let trusted = try await provider(double, settings: ["ca_file": .string(tls.appendingPathComponent("ca.pem").path)])
+        #expect(apps(try await trusted.observe()).count == 2)
+        await trusted.shutdown()
+        // without it the certificate is refused, and the error says where to look
+        let untrusted = try await provider(double, timeout: 2)
+        do {
+            _ = try await untrusted.observe()
+            Issue.record("an unknown CA was trusted")
+        } catch let e as ProviderError {
+            #expect(e.kind == .unavailable)
+            #expect(
+                e.message.contains("TLS") || e.message.contains("certificate") || e.message.contains("handshake"), "\(e.message)")
+        }
+        await untrusted.shutdown()
+        // insecure skips verification (testing only)
+        let insecure = try await provider(double, settings: ["insecure": .bool(true)])
+        #expect(apps(try await insecure.observe()).count == 2)
+        await insecure.shutdown()
+        // a CA file that is not PEM is refused when the instance is built
+        #expect(throws: ProviderError.self) {
+            _ = try ProviderHTTPClient(
+                baseURL: "https://x", caFile: tls.appendingPathComponent("server.key").path + ".missing", timeout: 1)
+        }
+    }
+
+    @Test func aDoubleOnATakenPortFailsToStartInsteadOfWaiting() async throws {
+        let first = try await start()
+        defer { Task { await first.stop() } }
+        let port = try #require(await first.port)
+        let second = ArgoCDDouble(fixture: .sample(environment: "prod", apps: 1))
+        await #expect(throws: ArgoCDDouble.DoubleError.self) { _ = try await second.start(port: port) }
     }
 
     @Test func aRefusedConnectionIsUnavailable() async throws {

@@ -167,7 +167,7 @@ import Testing
             #expect(m.name == name)
         }
         let argocd = try #require(PluginRegistry.builtin.plugin("argocd")?.manifest)
-        #expect(argocd.observes == [.application, .cluster, .change])
+        #expect(argocd.observes == [.application, .cluster, .change, .event])
         #expect(argocd.actions.map(\.name) == ["sync", "rollback", "terminate_operation", "refresh"])
         #expect(argocd.action("rollback")?.params.required == ["id"])
     }

@@ -172,6 +172,14 @@ enum ArgoCDAPI {
         var message: String?
     }
 
+    /// `GET /api/v1/session/userinfo`.
+    struct UserInfo: Decodable, Sendable {
+        var loggedIn: Bool?
+        var username: String?
+        var iss: String?
+        var groups: [String]?
+    }
+
     /// `GET /api/version`.
     struct Version: Decodable, Sendable {
         var Version: String?

@@ -10,6 +10,8 @@ struct ArgoCDMapping: Sendable {
     /// `application/<instance>/<namespace>/<name>`.
     var argoNamespace: String
     var environmentLabel: String
+    /// Deployments and failed syncs newer than this become `event` entities (0: none).
+    var eventWindow: TimeInterval = 86400
 
     static func changeKey(repo: String, revision: String) -> String { "\(repo)@\(revision)" }
 
@@ -83,6 +85,7 @@ struct ArgoCDMapping: Sendable {
         for app in apps {
             guard let name = app.metadata?.name else { continue }
             let id = applicationID(name: name, namespace: app.metadata?.namespace)
+            let appID = id
             let labels = app.metadata?.labels ?? [:]
             let annotations = app.metadata?.annotations ?? [:]
             let meta = { (key: String) in labels["meow.io/\(key)"] ?? annotations["meow.io/\(key)"] }
@@ -144,6 +147,34 @@ struct ArgoCDMapping: Sendable {
                         history: history.isEmpty ? nil : history, resources: summary, images: status?.summary?.images,
                         criticality: meta("criticality"), owner: meta("owner") ?? labels["owner"] ?? labels["team"],
                         tier: meta("tier") ?? labels["tier"])))
+            // Events: recent deployments and a failed last sync, the raw material for correlation.
+            if eventWindow > 0 {
+                for h in status?.history ?? [] {
+                    guard let id = h.id, let at = h.deployedAt.flatMap(Timestamp.parse), now.timeIntervalSince(at) <= eventWindow
+                    else { continue }
+                    let rev = h.revision ?? h.revisions?.first ?? "?"
+                    let who = h.initiatedBy.map { $0.automated == true ? "automated sync" : $0.username ?? "unknown" }
+                    out.append(
+                        .event(
+                            Event(
+                                id: "event/\(instance)/\(name)/deploy/\(id)", observedAt: now, provider: instance, time: at,
+                                source: instance, type: "deploy", subject: appID,
+                                message: "deployed \(rev.prefix(12)) (history id \(id))\(who.map { " by \($0)" } ?? "")",
+                                details: .object(["revision": .string(rev), "history_id": .int(id)]))))
+                }
+                if let op, op.phase == "Failed" || op.phase == "Error",
+                    let at = (op.finishedAt ?? op.startedAt).flatMap(Timestamp.parse), now.timeIntervalSince(at) <= eventWindow
+                {
+                    let rev = op.syncResult?.revision ?? op.operation?.sync?.revision ?? "?"
+                    out.append(
+                        .event(
+                            Event(
+                                id: "event/\(instance)/\(name)/sync-failed/\(Int(at.timeIntervalSince1970))", observedAt: now,
+                                provider: instance, time: at, source: instance, type: "sync_failed", subject: appID,
+                                message: "sync of \(rev.prefix(12)) \(op.phase ?? "failed"): \(op.message ?? "")",
+                                details: .object(["revision": .string(rev)]))))
+                }
+            }
             // Changes: the commits behind the synced revision and recent deployments.
             if let repo = source?.repoURL {
                 for r in Self.recentRevisions(app) {

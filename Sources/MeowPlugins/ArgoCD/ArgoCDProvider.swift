@@ -33,10 +33,30 @@ public actor ArgoCDProvider: Provider {
         revisionsPerApp = context.int("revision_metadata") ?? 2
         mapping = ArgoCDMapping(
             instance: context.name, environment: context.environment, argoNamespace: context.string("namespace") ?? "argocd",
-            environmentLabel: context.string("environment_label") ?? "meow.io/environment")
+            environmentLabel: context.string("environment_label") ?? "meow.io/environment",
+            eventWindow: context.double("event_window") ?? 86400)
     }
 
     public func shutdown() async { await http.shutdown() }
+
+    /// `GET /api/version` (the server answers) and `GET /api/v1/session/userinfo` (the token is valid),
+    /// then one application list request (the token may read applications).
+    public func checkHealth() async -> ProviderHealth {
+        do {
+            let version = try await get(ArgoCDAPI.Version.self, "/api/version").Version ?? "unknown version"
+            let user = try await get(ArgoCDAPI.UserInfo.self, "/api/v1/session/userinfo")
+            guard user.loggedIn == true else {
+                return ProviderHealth(
+                    ok: false, message: "Argo CD \(version) answers, but the token is not accepted (check token_env/token_file)")
+            }
+            let apps = try await listApplications()
+            return ProviderHealth(
+                ok: true,
+                message: "Argo CD \(version), logged in as \(user.username ?? "?"), \(apps.count) applications visible")
+        } catch {
+            return ProviderHealth(ok: false, message: "\(error)")
+        }
+    }
 
     // MARK: Observe
 

@@ -12,7 +12,7 @@ enum BuiltinManifests {
             version: 1.0.0
             description: Argo CD applications (sync, health, operation, history, resources, images), their clusters and the Git revisions they deploy.
             implementation: builtin:argocd
-            observes: [application, cluster, change]
+            observes: [application, cluster, change, event]
             actions:
               - name: sync
                 subject: application
@@ -56,6 +56,7 @@ enum BuiltinManifests {
                 page_size: {type: integer, minimum: 1, maximum: 5000, default: 500, description: applications per request (servers without pagination return all)}
                 revision_metadata: {type: integer, minimum: 0, maximum: 20, default: 2, description: "recent revisions per application whose commit metadata is read (author, date, message)"}
                 environment_label: {type: string, default: meow.io/environment, description: application or cluster label naming its environment; overrides the instance's environment}
+                event_window: {type: duration, default: 24h, description: deployments and failed syncs newer than this become event entities (0 none)}
                 max_response_bytes: {type: integer, minimum: 1024, default: 67108864, description: largest response accepted}
 
             """#

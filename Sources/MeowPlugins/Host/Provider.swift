@@ -16,12 +16,35 @@ public protocol Provider: Sendable {
     func observe() async throws -> Observation
     /// Runs one of the manifest's actions on a subject (an entity id). The action pipeline calls this.
     func perform(_ request: ActionRequest) async throws -> ActionOutcome
+    /// A quick check that the instance answers and the credentials work (`meow config validate
+    /// --connect`). The default runs one observation.
+    func checkHealth() async -> ProviderHealth
     /// Releases connections. Called once when the runtime stops.
     func shutdown() async
 }
 
 extension Provider {
     public func shutdown() async {}
+
+    public func checkHealth() async -> ProviderHealth {
+        do {
+            let o = try await observe()
+            return ProviderHealth(ok: true, message: "observed \(o.entities.count) entities")
+        } catch {
+            return ProviderHealth(ok: false, message: "\(error)")
+        }
+    }
+}
+
+/// The answer of `checkHealth()`.
+public struct ProviderHealth: Sendable, Codable, Equatable {
+    public var ok: Bool
+    public var message: String
+
+    public init(ok: Bool, message: String) {
+        self.ok = ok
+        self.message = message
+    }
 }
 
 /// What one `observe()` returned.
