@@ -145,6 +145,9 @@ KINDS = {
         ("tags", "[str]", "tags"),
         ("next_run", "time", "next scheduled logical date"),
         ("import_errors", "[str]", "import errors of the DAG file"),
+        ("file", "str", "DAG file (fileloc)"),
+        ("recent_run_states", "[str]", "states of the latest runs, oldest first"),
+        ("failures_in_a_row", "int", "latest runs that failed, counted back from the newest finished run"),
     ]),
     "dag_run": ("DAGRun", "a run of an Airflow DAG", [
         ("dag", "str", "DAG entity id"),

@@ -36,12 +36,19 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
     public var nextRun: Date?
     /// Import errors of the DAG file.
     public var importErrors: [String]?
+    /// DAG file (fileloc).
+    public var file: String?
+    /// States of the latest runs, oldest first.
+    public var recentRunStates: [String]?
+    /// Latest runs that failed, counted back from the newest finished run.
+    public var failuresInARow: Int?
 
     public init(
         id: String, name: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
         observedAt: Date? = nil, provider: String? = nil, stale: Bool? = nil, instance: String? = nil, environment: String? = nil,
         dagId: String? = nil, paused: Bool? = nil, schedule: String? = nil, owners: [String]? = nil, tags: [String]? = nil,
-        nextRun: Date? = nil, importErrors: [String]? = nil
+        nextRun: Date? = nil, importErrors: [String]? = nil, file: String? = nil, recentRunStates: [String]? = nil,
+        failuresInARow: Int? = nil
     ) {
         self.id = id
         self.name = name
@@ -59,12 +66,15 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
         self.tags = tags
         self.nextRun = nextRun
         self.importErrors = importErrors
+        self.file = file
+        self.recentRunStates = recentRunStates
+        self.failuresInARow = failuresInARow
     }
 
     /// The value rules see: JSON field names, times as Unix seconds, unset fields absent.
     public var document: Value {
         var o: [String: Value] = [:]
-        o.reserveCapacity(17)
+        o.reserveCapacity(20)
         o["kind"] = .string("dag")
         o["id"] = .string(id)
         if let v = name { o["name"] = .string(v) }
@@ -82,6 +92,9 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
         if let v = tags { o["tags"] = .array(v.map { .string($0) }) }
         if let v = nextRun { o["next_run"] = Value.seconds(v) }
         if let v = importErrors { o["import_errors"] = .array(v.map { .string($0) }) }
+        if let v = file { o["file"] = .string(v) }
+        if let v = recentRunStates { o["recent_run_states"] = .array(v.map { .string($0) }) }
+        if let v = failuresInARow { o["failures_in_a_row"] = .int(Int64(v)) }
         return .object(o)
     }
 
@@ -99,6 +112,14 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
         }
         if let v = environment {
             w.key("environment", first: &first)
+            w.string(v)
+        }
+        if let v = failuresInARow {
+            w.key("failures_in_a_row", first: &first)
+            w.int(v)
+        }
+        if let v = file {
+            w.key("file", first: &first)
             w.string(v)
         }
         w.key("id", first: &first)
@@ -141,6 +162,10 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
             w.key("provider", first: &first)
             w.string(v)
         }
+        if let v = recentRunStates {
+            w.key("recent_run_states", first: &first)
+            w.array(v) { w, x in w.string(x) }
+        }
         if let v = schedule {
             w.key("schedule", first: &first)
             w.string(v)
@@ -160,7 +185,8 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownFields([
             "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "environment",
-            "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors",
+            "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors", "file", "recent_run_states",
+            "failures_in_a_row",
         ])
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
@@ -179,6 +205,9 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
         tags = try c.decodeIfPresent([String].self, forKey: .tags)
         nextRun = try c.decodeIfPresent(Date.self, forKey: .nextRun)
         importErrors = try c.decodeIfPresent([String].self, forKey: .importErrors)
+        file = try c.decodeIfPresent(String.self, forKey: .file)
+        recentRunStates = try c.decodeIfPresent([String].self, forKey: .recentRunStates)
+        failuresInARow = try c.decodeIfPresent(Int.self, forKey: .failuresInARow)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -198,5 +227,8 @@ public struct DAG: Codable, Sendable, Hashable, DocumentConvertible, JSONWritabl
         case tags
         case nextRun = "next_run"
         case importErrors = "import_errors"
+        case file
+        case recentRunStates = "recent_run_states"
+        case failuresInARow = "failures_in_a_row"
     }
 }

@@ -163,7 +163,8 @@ extension EntityKind {
         case .dag:
             return [
                 "kind", "id", "name", "labels", "annotations", "observed_at", "provider", "stale", "instance", "environment",
-                "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors",
+                "dag_id", "paused", "schedule", "owners", "tags", "next_run", "import_errors", "file", "recent_run_states",
+                "failures_in_a_row",
             ]
         case .dagRun:
             return [

@@ -4,6 +4,61 @@ enum BuiltinManifests {
     /// (plugin name, manifest text), by name.
     static let all: [(name: String, text: String)] = [
         (
+            "airflow",
+            #"""
+            # Airflow: DAGs, runs, task instances and import errors from Airflow's stable REST API.
+            # Airflow 3 (api_version v2, token from /auth/token) or Airflow 2 (v1, basic auth).
+            # Reference: docs/plugins.md#airflow. Schema language: docs/plugin-authoring.md.
+            name: airflow
+            version: 1.0.0
+            description: Airflow DAGs (paused, schedule, owners, tags, next run, import errors), DAG runs, task instances of recent runs, and per-DAG series of run durations and queue waits.
+            implementation: builtin:airflow
+            observes: [dag, dag_run, task_instance, series, event]
+            actions:
+              - name: trigger
+                subject: dag
+                description: Trigger a run (POST /dags/{dag_id}/dagRuns).
+                params:
+                  properties:
+                    conf: {type: map, description: the run's conf}
+              - name: clear_failed
+                subject: dag_run
+                description: "Revert a failed run to its last good state: clear its failed tasks and everything downstream, so they run again (POST /dags/{dag_id}/clearTaskInstances, only_failed, include_downstream)."
+              - name: mark_run
+                subject: dag_run
+                description: Set a run's state (PATCH /dags/{dag_id}/dagRuns/{run_id}).
+                params:
+                  required: [state]
+                  properties:
+                    state: {type: string, enum: [success, failed, queued]}
+              - name: pause
+                subject: dag
+                description: Pause the DAG (PATCH /dags/{dag_id} is_paused true).
+              - name: unpause
+                subject: dag
+                description: Unpause the DAG.
+            config:
+              type: object
+              required: [url, username]
+              one_of_required: [[password_env, password_file]]
+              properties:
+                url: {type: string, format: url, description: "Airflow API server (webserver) URL, e.g. https://airflow.prod.example.com"}
+                api_version: {type: string, enum: [v2, v1], default: v2, description: "v2: Airflow 3 (/api/v2, token); v1: Airflow 2 (/api/v1, basic auth)"}
+                username: {type: string, description: Airflow user}
+                password_env: {type: string, secret: env, description: environment variable holding the password}
+                password_file: {type: string, secret: file, description: file holding the password; read again when a token is needed}
+                ca_file: {type: string, format: path, description: PEM file of CAs to trust for this server}
+                insecure: {type: boolean, default: false, description: skip TLS certificate verification (testing only)}
+                dag_ids: {type: array, items: {type: string}, description: only these DAGs (default all)}
+                runs_per_dag: {type: integer, minimum: 1, maximum: 100, default: 25, description: newest runs read per DAG at every poll}
+                task_runs: {type: integer, minimum: 0, maximum: 20, default: 3, description: newest runs per DAG whose task instances are read}
+                history: {type: integer, minimum: 1, maximum: 1000, default: 100, description: runs kept per DAG between polls (series for the detectors)}
+                page_size: {type: integer, minimum: 1, maximum: 100, default: 100, description: items per request (Airflow caps limit at 100)}
+                max_response_bytes: {type: integer, minimum: 1024, default: 67108864, description: largest response accepted}
+
+            """#
+        ),
+        (
             "argocd",
             #"""
             # Argo CD: applications, clusters and the Git revisions behind them, from Argo CD's REST API.

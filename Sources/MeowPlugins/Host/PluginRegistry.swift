@@ -31,6 +31,7 @@ public struct PluginRegistry: Sendable {
     /// Swift implementations of `builtin:<id>`.
     static let implementations: [String: @Sendable (PluginManifest, ProviderContext) throws -> any Provider] = [
         "argocd": { manifest, context in try ArgoCDProvider(manifest: manifest, context: context) },
+        "airflow": { manifest, context in try AirflowProvider(manifest: manifest, context: context) },
         "simulator": { manifest, context in try SimulatorProvider(manifest: manifest, context: context) },
     ]
 
