@@ -1,11 +1,5 @@
 import Foundation
-import Hummingbird
-import HummingbirdCore
-import HummingbirdTLS
-import Logging
 import MeowModel
-import NIOCore
-import NIOSSL
 
 /// A faithful stand-in for Argo CD's API server (`/api/v1`), for tests and for trying meow by hand
 /// (`meow-doubles argocd`). Responses have the shapes of Argo CD's documented REST API (the
@@ -42,11 +36,6 @@ public actor ArgoCDDouble {
         }
     }
 
-    public struct DoubleError: Error, CustomStringConvertible, Sendable {
-        public var message: String
-        public var description: String { message }
-    }
-
     public struct RequestRecord: Sendable {
         public var method: String
         public var path: String
@@ -67,8 +56,7 @@ public actor ArgoCDDouble {
     public var supportsPagination = true
     public private(set) var requests: [RequestRecord] = []
     var faults: [Fault] = []
-    var app: (any ApplicationProtocol)?
-    var task: Task<Void, any Error>?
+    var server: LoopbackServer?
     public private(set) var port: Int?
 
     public init(fixture: Fixture, tokens: Set<String> = ["test-token"]) {
@@ -108,67 +96,28 @@ public actor ArgoCDDouble {
     /// Starts listening on 127.0.0.1 (port 0: any free port) and returns the port. With `tls` (PEM files of
     /// a certificate chain and its key) it serves HTTPS.
     public func start(port: Int = 0, tls: (certificate: String, key: String)? = nil) async throws -> Int {
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let responder = CallbackResponder<BasicRequestContext> { [self] request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            return await self.respond(
-                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                authorization: request.headers[.authorization], body: Data(body.readableBytesView))
+        let s = try await LoopbackServer.start(port: port, tls: tls) { [self] r in
+            let response = await self.respond(
+                method: r.method, path: r.path, query: r.query, authorization: r.authorization, body: r.body)
+            return response
         }
-        var server: HTTPServerBuilder = .http1()
-        if let tls {
-            let config = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
-            server = try .tls(.http1(), tlsConfiguration: config)
-            scheme = "https"
-        }
-        let application = Application(
-            responder: responder, server: server, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { channel in
-                continuation.yield(channel.localAddress?.port ?? 0)
-                continuation.finish()
-            },
-            logger: Self.quietLogger)
-        app = application
-        task = Task {
-            do {
-                try await application.runService(gracefulShutdownSignals: [])
-            } catch {
-                continuation.finish()  // never started (the port is taken, ...): `start` must not wait forever
-                throw error
-            }
-        }
-        for await p in stream {
-            self.port = p
-            return p
-        }
-        let failure = await task?.result
-        task = nil
-        if case .failure(let error)? = failure { throw DoubleError(message: "cannot listen on 127.0.0.1:\(port): \(error)") }
-        throw DoubleError(message: "cannot listen on 127.0.0.1:\(port)")
+        server = s
+        self.port = s.port
+        return s.port
     }
 
     public func stop() async {
-        task?.cancel()
-        _ = try? await task?.value
-        task = nil
+        await server?.stop()
+        server = nil
     }
 
-    public var baseURL: String { "\(scheme)://127.0.0.1:\(port ?? 0)" }
-    var scheme = "http"
-
-    static let quietLogger: Logger = {
-        var l = Logger(label: "argocd-double")
-        l.logLevel = .critical
-        return l
-    }()
+    public var baseURL: String { server?.baseURL ?? "http://127.0.0.1:\(port ?? 0)" }
 
     // MARK: Handling
 
-    func respond(method: String, path: String, query: String, authorization: String?, body: Data) async -> Response {
-        let params = Self.parseQuery(query)
+    func respond(method: String, path: String, query params: [(String, String)], authorization: String?, body: Data) async
+        -> DoubleResponse
+    {
         let bodyValue = body.isEmpty ? nil : try? JSONDecoder().decode(Value.self, from: body)
         requests.append(RequestRecord(method: method, path: path, query: params, authorization: authorization, body: bodyValue))
 
@@ -239,7 +188,7 @@ public actor ArgoCDDouble {
         }
     }
 
-    func listApplications(_ params: [(String, String)]) -> Response {
+    func listApplications(_ params: [(String, String)]) -> DoubleResponse {
         var items = applications
         let projects = params.filter { $0.0 == "projects" || $0.0 == "project" }.map(\.1)
         if !projects.isEmpty { items = items.filter { projects.contains($0["spec"]?["project"]?.stringValue ?? "") } }
@@ -266,7 +215,7 @@ public actor ArgoCDDouble {
         return .object(a)
     }
 
-    func sync(_ name: String, _ body: Value) -> Response {
+    func sync(_ name: String, _ body: Value) -> DoubleResponse {
         guard let app = application(name), case .object(var a) = app else { return Self.notFound(name) }
         let target = a["spec"]?["source"]?["targetRevision"]?.stringValue ?? "HEAD"
         let revision = body["revision"]?.stringValue ?? Fixture.sha("\(name)/\(target)")
@@ -296,7 +245,7 @@ public actor ArgoCDDouble {
         return Self.json(.object(a))
     }
 
-    func rollback(_ name: String, _ body: Value) -> Response {
+    func rollback(_ name: String, _ body: Value) -> DoubleResponse {
         guard let app = application(name), case .object(var a) = app else { return Self.notFound(name) }
         if a["spec"]?["syncPolicy"]?["automated"] != nil {
             return Self.error(400, "rollback cannot be initiated when auto-sync is enabled")
@@ -321,7 +270,7 @@ public actor ArgoCDDouble {
         return Self.json(.object(a))
     }
 
-    func terminate(_ name: String) -> Response {
+    func terminate(_ name: String) -> DoubleResponse {
         guard let app = application(name), case .object(var a) = app else { return Self.notFound(name) }
         guard a["status"]?["operationState"]?["phase"]?.stringValue == "Running" else {
             return Self.error(400, "Unable to terminate operation. No operation is in progress")
@@ -366,30 +315,18 @@ public actor ArgoCDDouble {
         }
     }
 
-    static func notFound(_ name: String) -> Response {
+    static func notFound(_ name: String) -> DoubleResponse {
         error(404, "applications.argoproj.io \"\(name)\" not found")
     }
 
-    static func error(_ status: Int, _ message: String) -> Response {
+    static func error(_ status: Int, _ message: String) -> DoubleResponse {
         let body: Value = .object(["error": .string(message), "code": .int(Int64(grpcCode(status))), "message": .string(message)])
-        return raw(status, body.jsonString())
+        return DoubleResponse(status: status, body: body.jsonString())
     }
 
-    static func json(_ value: Value) -> Response { raw(200, value.jsonString()) }
+    static func json(_ value: Value) -> DoubleResponse { .json(value) }
 
-    static func raw(_ status: Int, _ text: String, json: Bool = true) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = json ? "application/json" : "text/plain"
-        return Response(
-            status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func parseQuery(_ query: String) -> [(String, String)] {
-        query.split(separator: "&").map { pair in
-            let kv = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
-            }
-            return (kv[0], kv.count > 1 ? kv[1] : "")
-        }
+    static func raw(_ status: Int, _ text: String, json: Bool = true) -> DoubleResponse {
+        DoubleResponse(status: status, body: text, contentType: json ? "application/json" : "text/plain")
     }
 }

@@ -28,7 +28,9 @@ struct AirflowIntegrationTests {
     }
 
     func dags(_ o: Observation) -> [String: DAG] {
-        Dictionary(o.entities.compactMap { e -> (String, DAG)? in if case .dag(let d) = e { (d.dagId ?? "", d) } else { nil } }, uniquingKeysWith: { a, _ in a })
+        Dictionary(
+            o.entities.compactMap { e -> (String, DAG)? in if case .dag(let d) = e { (d.dagId ?? "", d) } else { nil } },
+            uniquingKeysWith: { a, _ in a })
     }
 
     func runs(_ o: Observation, of dag: String) -> [DAGRun] {
@@ -36,7 +38,8 @@ struct AirflowIntegrationTests {
     }
 
     /// Polls until `condition` holds on an observation (Airflow's first runs take 5–10 s), up to `limit` s.
-    func observe(_ p: AirflowProvider, until limit: Double = 120, _ condition: (Observation) -> Bool) async throws -> Observation {
+    func observe(_ p: AirflowProvider, until limit: Double = 120, _ condition: (Observation) -> Bool) async throws -> Observation
+    {
         let deadline = Date().addingTimeInterval(limit)
         var o = try await p.observe()
         while !condition(o) && Date() < deadline {
@@ -56,8 +59,13 @@ struct AirflowIntegrationTests {
         #expect(ok.id == "dag/airflow-test/meow_ok" && ok.provider == "airflow-test" && ok.environment == "prod")
         #expect(ok.owners == ["sre"] && ok.tags == ["meow-test"] && ok.paused == false)
         #expect(ok.file?.hasSuffix("Tests/fixtures/airflow/dags/meow_ok.py") == true)
-        let importErrors = o.entities.compactMap { e -> Event? in if case .event(let v) = e, v.type == "import_error" { v } else { nil } }
-        #expect(importErrors.contains { $0.message?.contains("meow_broken.py") == true && $0.message?.contains("this_module_does_not_exist") == true })
+        let importErrors = o.entities.compactMap { e -> Event? in
+            if case .event(let v) = e, v.type == "import_error" { v } else { nil }
+        }
+        #expect(
+            importErrors.contains {
+                $0.message?.contains("meow_broken.py") == true && $0.message?.contains("this_module_does_not_exist") == true
+            })
         #expect(await p.checkHealth().ok)
     }
 
@@ -66,7 +74,9 @@ struct AirflowIntegrationTests {
         defer { Task { await p.shutdown() } }
         var triggered: [String: String] = [:]
         for dag in ["meow_ok", "meow_fail", "meow_sleep"] {
-            let out = try await p.perform(ActionRequest(action: "trigger", subject: "dag/airflow-test/\(dag)", params: ["conf": .object(["by": .string("meow")])]))
+            let out = try await p.perform(
+                ActionRequest(
+                    action: "trigger", subject: "dag/airflow-test/\(dag)", params: ["conf": .object(["by": .string("meow")])]))
             #expect(out.ok)
             triggered[dag] = try #require(out.details["dag_run_id"]?.stringValue)
         }
@@ -82,7 +92,9 @@ struct AirflowIntegrationTests {
         let failed = try #require(run(done, "meow_fail"))
         #expect(failed.state == "failed")
         // task instances of the failed run
-        let tasks = done.entities.compactMap { e -> TaskInstance? in if case .taskInstance(let t) = e, t.dagRun == failed.id { t } else { nil } }
+        let tasks = done.entities.compactMap { e -> TaskInstance? in
+            if case .taskInstance(let t) = e, t.dagRun == failed.id { t } else { nil }
+        }
         let byTask = Dictionary(tasks.map { ($0.taskId ?? "", $0) }, uniquingKeysWith: { a, _ in a })
         #expect(byTask["extract"]?.state == "success" && byTask["transform"]?.state == "failed")
         #expect(byTask["load"]?.state == "upstream_failed")

@@ -292,7 +292,7 @@ import Testing
         defer { Task { await first.stop() } }
         let port = try #require(await first.port)
         let second = ArgoCDDouble(fixture: .sample(environment: "prod", apps: 1))
-        await #expect(throws: ArgoCDDouble.DoubleError.self) { _ = try await second.start(port: port) }
+        await #expect(throws: DoubleError.self) { _ = try await second.start(port: port) }
     }
 
     @Test func aRefusedConnectionIsUnavailable() async throws {

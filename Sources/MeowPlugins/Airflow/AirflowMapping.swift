@@ -22,7 +22,8 @@ struct AirflowMapping: Sendable {
         let prefix = "dag_run/\(instance)/"
         let rest = id.hasPrefix(prefix) ? id.dropFirst(prefix.count) : ""
         guard let slash = rest.firstIndex(of: "/"), rest.index(after: slash) < rest.endIndex else {
-            throw ProviderError(.invalid, "\(id) is not a DAG run of Airflow instance \(instance) (dag_run/\(instance)/<dag_id>/<run_id>)")
+            throw ProviderError(
+                .invalid, "\(id) is not a DAG run of Airflow instance \(instance) (dag_run/\(instance)/<dag_id>/<run_id>)")
         }
         return (String(rest[..<slash]), String(rest[rest.index(after: slash)...]))
     }
@@ -81,7 +82,8 @@ struct AirflowMapping: Sendable {
                 .dag(
                     DAG(
                         id: dagEntity, name: dag.dag_display_name ?? dagID,
-                        labels: Dictionary((dag.tags ?? []).compactMap { t in t.name.map { ($0, "true") } }, uniquingKeysWith: { a, _ in a }),
+                        labels: Dictionary(
+                            (dag.tags ?? []).compactMap { t in t.name.map { ($0, "true") } }, uniquingKeysWith: { a, _ in a }),
                         observedAt: now, provider: instance, instance: instance, environment: environment, dagId: dagID,
                         paused: dag.is_paused, schedule: schedule, owners: dag.owners, tags: dag.tags?.compactMap(\.name),
                         nextRun: Self.time(dag.next_dagrun_logical_date ?? dag.next_dagrun_run_after ?? dag.next_dagrun),
@@ -109,9 +111,11 @@ struct AirflowMapping: Sendable {
                 out.append(
                     .dagRun(
                         DAGRun(
-                            id: runEntity, name: runID, observedAt: now, provider: instance, dag: dagEntity, dagId: dagID, runId: runID,
+                            id: runEntity, name: runID, observedAt: now, provider: instance, dag: dagEntity, dagId: dagID,
+                            runId: runID,
                             runType: r.run_type, logicalDate: Self.time(r.logical_date ?? r.execution_date), state: r.state,
-                            start: Self.time(r.start_date), end: Self.time(r.end_date), durationSeconds: duration.map(Self.round))))
+                            start: Self.time(r.start_date), end: Self.time(r.end_date), durationSeconds: duration.map(Self.round))
+                    ))
                 if Self.finished(r.state), let d = duration, let end = Self.time(r.end_date) {
                     times.append(end)
                     durations.append(Self.round(d))
@@ -125,11 +129,14 @@ struct AirflowMapping: Sendable {
                     guard let taskID = t.task_id else { continue }
                     let mapped = (t.map_index ?? -1) >= 0 ? "[\(t.map_index!)]" : ""
                     var queued: Double?
-                    if let q = Self.time(t.queued_when), let s = Self.time(t.start_date) { queued = Self.round(max(0, s.timeIntervalSince(q))) }
+                    if let q = Self.time(t.queued_when), let s = Self.time(t.start_date) {
+                        queued = Self.round(max(0, s.timeIntervalSince(q)))
+                    }
                     out.append(
                         .taskInstance(
                             TaskInstance(
-                                id: "task_instance/\(instance)/\(dagID)/\(runID)/\(taskID)\(mapped)", name: taskID, observedAt: now,
+                                id: "task_instance/\(instance)/\(dagID)/\(runID)/\(taskID)\(mapped)", name: taskID,
+                                observedAt: now,
                                 provider: instance, dagRun: runEntity, dagId: dagID, runId: runID, taskId: taskID, state: t.state,
                                 tryNumber: t.try_number, durationSeconds: t.duration.map(Self.round), pool: t.pool,
                                 queuedWaitSeconds: queued)))

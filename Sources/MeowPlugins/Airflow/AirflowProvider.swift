@@ -90,11 +90,14 @@ public actor AirflowProvider: Provider {
         // task instances of the newest runs, when new or unfinished
         var wanted: [(String, String)] = []
         for id in ids {
-            let newest = (runs[id] ?? [:]).values.sorted { AirflowMapping.runTime($0) > AirflowMapping.runTime($1) }.prefix(taskRuns)
+            let newest = (runs[id] ?? [:]).values.sorted { AirflowMapping.runTime($0) > AirflowMapping.runTime($1) }.prefix(
+                taskRuns)
             for r in newest {
                 guard let rid = r.dag_run_id else { continue }
                 let key = "\(id)/\(rid)"
-                if tasks[key] == nil || !AirflowMapping.finished(r.state) || tasks[key]!.contains(where: { !AirflowMapping.finished($0.state) }) {
+                if tasks[key] == nil || !AirflowMapping.finished(r.state)
+                    || tasks[key]!.contains(where: { !AirflowMapping.finished($0.state) })
+                {
                     wanted.append((id, rid))
                 }
             }
@@ -170,7 +173,8 @@ public actor AirflowProvider: Provider {
     public func perform(_ request: ActionRequest) async throws -> ActionOutcome {
         guard let action = manifest.action(request.action) else {
             throw ProviderError(
-                .invalid, "airflow has no action \"\(request.action)\" (actions: \(manifest.actions.map(\.name).joined(separator: ", ")))")
+                .invalid,
+                "airflow has no action \"\(request.action)\" (actions: \(manifest.actions.map(\.name).joined(separator: ", ")))")
         }
         let params = try ActionParams.validate(request.params, against: action.params, action: action.name)
         switch action.name {
@@ -190,7 +194,8 @@ public actor AirflowProvider: Provider {
             let result = try await call(.POST, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))/clearTaskInstances", body: body)
             let cleared = result["task_instances"]?.arrayValue?.compactMap { $0["task_id"]?.stringValue } ?? []
             return ActionOutcome(
-                ok: true, message: "cleared \(cleared.count) task instance(s) of \(dag) run \(run): \(cleared.joined(separator: ", "))",
+                ok: true,
+                message: "cleared \(cleared.count) task instance(s) of \(dag) run \(run): \(cleared.joined(separator: ", "))",
                 details: .object(["task_ids": .array(cleared.map { .string($0) })]))
         case "mark_run":
             let (dag, run) = try mapping.runID(from: request.subject)
@@ -198,7 +203,8 @@ public actor AirflowProvider: Provider {
             let result = try await call(
                 .PATCH, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))/dagRuns/\(ProviderHTTPClient.segment(run))",
                 body: ["state": state])
-            return ActionOutcome(ok: true, message: "marked \(dag) run \(run) \(state)", details: .object(["state": result["state"] ?? .null]))
+            return ActionOutcome(
+                ok: true, message: "marked \(dag) run \(run) \(state)", details: .object(["state": result["state"] ?? .null]))
         case "pause", "unpause":
             let dag = try mapping.dagID(from: request.subject)
             let paused = action.name == "pause"
@@ -206,7 +212,8 @@ public actor AirflowProvider: Provider {
                 .PATCH, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))", query: v1 ? [("update_mask", "is_paused")] : [],
                 body: ["is_paused": paused])
             return ActionOutcome(
-                ok: true, message: "\(paused ? "paused" : "unpaused") \(dag)", details: .object(["is_paused": result["is_paused"] ?? .null]))
+                ok: true, message: "\(paused ? "paused" : "unpaused") \(dag)",
+                details: .object(["is_paused": result["is_paused"] ?? .null]))
         default:
             throw ProviderError(.invalid, "airflow action \"\(action.name)\" is declared but not implemented")
         }
@@ -238,7 +245,9 @@ public actor AirflowProvider: Provider {
             }
             let dags = try await listDAGs()
             return ProviderHealth(
-                ok: ok, message: "Airflow \(v1 ? "2 (API v1)" : "3 (API v2)"): \(parts.joined(separator: ", ")); \(dags.count) DAGs visible")
+                ok: ok,
+                message:
+                    "Airflow \(v1 ? "2 (API v1)" : "3 (API v2)"): \(parts.joined(separator: ", ")); \(dags.count) DAGs visible")
         } catch {
             return ProviderHealth(ok: false, message: "\(error)")
         }
@@ -260,7 +269,8 @@ public actor AirflowProvider: Provider {
         guard (200..<300).contains(r.status) else {
             throw ProviderError(
                 r.status == 401 || r.status == 403 ? .unauthorized : r.status >= 500 ? .unavailable : .invalid,
-                "POST /auth/token: \(r.status) from \(http.baseURL)\(Self.said(r)) (check username and password_env/password_file)")
+                "POST /auth/token: \(r.status) from \(http.baseURL)\(Self.said(r)) (check username and password_env/password_file)"
+            )
         }
         guard let t = (try? JSONDecoder().decode(AirflowAPI.Token.self, from: r.body))?.access_token else {
             throw ProviderError(.malformed, "POST /auth/token: no access_token in the answer from \(http.baseURL)")
@@ -291,7 +301,8 @@ public actor AirflowProvider: Provider {
         var response = try await http.send(method, path, query: query, body: body, headers: auth ? try await authorization() : [])
         if auth, !v1, response.status == 401 || response.status == 403, token != nil {
             // the token expired (24 h) or the server restarted with another secret: one new token, one retry
-            response = try await http.send(method, path, query: query, body: body, headers: try await authorization(refresh: true))
+            response = try await http.send(
+                method, path, query: query, body: body, headers: try await authorization(refresh: true))
         }
         try Self.check(response, "\(method.rawValue) \(path)", base: http.baseURL)
         return response
@@ -329,8 +340,10 @@ public actor AirflowProvider: Provider {
         guard !(200..<300).contains(r.status) else { return }
         let text = said(r)
         switch r.status {
-        case 401: throw ProviderError(.unauthorized, "\(label): 401 Unauthorized from \(base)\(text) (check username and password)")
-        case 403: throw ProviderError(.forbidden, "\(label): 403 Forbidden from \(base)\(text) (the user's role lacks this permission)")
+        case 401:
+            throw ProviderError(.unauthorized, "\(label): 401 Unauthorized from \(base)\(text) (check username and password)")
+        case 403:
+            throw ProviderError(.forbidden, "\(label): 403 Forbidden from \(base)\(text) (the user's role lacks this permission)")
         case 404: throw ProviderError(.notFound, "\(label): 404 Not Found\(text)")
         case 408, 429, 500...599: throw ProviderError(.unavailable, "\(label): \(r.status) from \(base)\(text)")
         default: throw ProviderError(.invalid, "\(label): \(r.status) from \(base)\(text)")
