@@ -177,9 +177,13 @@ import Testing
     }
 
     /// examples/meow-airflow.yaml against the real Airflow 3 that `make test` starts (MEOW_AIRFLOW_URL).
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["MEOW_AIRFLOW_URL"] != nil || ProcessInfo.processInfo.environment["MEOW_REQUIRE_AIRFLOW"] == "1"))
+    @Test(
+        .enabled(
+            if: ProcessInfo.processInfo.environment["MEOW_AIRFLOW_URL"] != nil
+                || ProcessInfo.processInfo.environment["MEOW_REQUIRE_AIRFLOW"] == "1"))
     func theAirflowExampleRunsAgainstARealAirflow() async throws {
-        let url = try #require(ProcessInfo.processInfo.environment["MEOW_AIRFLOW_URL"], "make test starts Airflow and sets MEOW_AIRFLOW_URL")
+        let url = try #require(
+            ProcessInfo.processInfo.environment["MEOW_AIRFLOW_URL"], "make test starts Airflow and sets MEOW_AIRFLOW_URL")
         #expect(url == "http://127.0.0.1:18280", "examples/meow-airflow.yaml names port 18280")
         let r = try await CLI.runAsync(
             ["run", "--config", "examples/meow-airflow.yaml", "--once", "--output", "json"], env: ["AIRFLOW_PASSWORD": "admin"])
@@ -191,10 +195,16 @@ import Testing
         let dags = Set(entities.filter { $0["kind"] as? String == "dag" }.compactMap { $0["dag_id"] as? String })
         #expect(dags.isSuperset(of: ["meow_ok", "meow_fail", "meow_sleep"]))
         let decisions = try #require(o["decisions"] as? [[String: Any]])
-        #expect(decisions.contains { $0["rule"] as? String == "dag-import-errors" && ($0["message"] as? String ?? "").contains("meow_broken.py") })
-        let text = try await CLI.runAsync(["config", "validate", "--config", "examples/meow-airflow.yaml", "--connect"], env: ["AIRFLOW_PASSWORD": "admin"])
+        #expect(
+            decisions.contains {
+                $0["rule"] as? String == "dag-import-errors" && ($0["message"] as? String ?? "").contains("meow_broken.py")
+            })
+        let text = try await CLI.runAsync(
+            ["config", "validate", "--config", "examples/meow-airflow.yaml", "--connect"], env: ["AIRFLOW_PASSWORD": "admin"])
         #expect(text.status == 0, "\(text.stdout)\(text.stderr)")
-        #expect(text.stdout.contains("connect airflow-prod: ok: Airflow 3 (API v2): metadatabase healthy, scheduler healthy, dag_processor healthy"))
+        #expect(
+            text.stdout.contains(
+                "connect airflow-prod: ok: Airflow 3 (API v2): metadatabase healthy, scheduler healthy, dag_processor healthy"))
     }
 
     @Test func pluginsListAndDescribe() async throws {
