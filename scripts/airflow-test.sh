@@ -2,7 +2,8 @@
 # A real Airflow 3 for the integration tests, on 127.0.0.1 (docs/plugins.md#airflow; facts in
 # ../shared/notes/airflow.md).
 #
-#   scripts/airflow-test.sh install   virtualenv in .build/airflow-venv (kept between runs)
+#   scripts/airflow-test.sh install   virtualenv in .build/airflow-venv (kept between runs), pinned by
+#                                     scripts/airflow-constraints.txt (pip freeze of a good install)
 #   scripts/airflow-test.sh start     fresh home, db migrate, api-server + scheduler + dag-processor; waits
 #                                     until healthy and the test DAGs are parsed (or fails with the logs)
 #   scripts/airflow-test.sh stop      stops every process it started
@@ -43,7 +44,14 @@ install() {
     rm -rf "$VENV"
     python3 -m venv "$VENV"
   fi
-  "$VENV/bin/pip" install -q "apache-airflow==$VERSION"
+  # The constraints file pins every dependency as resolved once (Airflow's own constraint files are
+  # on a site this machine may not reach): the same install every time, and no resolver backtracking.
+  local constraints="$ROOT/scripts/airflow-constraints.txt"
+  if [ "$VERSION" = "$(sed -n 's/^apache-airflow==//p' "$constraints")" ]; then
+    "$VENV/bin/pip" install -q "apache-airflow==$VERSION" -c "$constraints"
+  else
+    "$VENV/bin/pip" install -q "apache-airflow==$VERSION"
+  fi
   echo "$VERSION" > "$VENV/.meow-version"
   echo "installed in $((SECONDS - t0)) s"
 }
