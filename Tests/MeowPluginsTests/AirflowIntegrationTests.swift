@@ -126,6 +126,19 @@ struct AirflowIntegrationTests {
         #expect(run(again, "meow_fail")?.state == "failed")
     }
 
+    @Test func laterPollsAskOnlyForRunsChangedSinceTheLastOne() async throws {
+        let p = try provider()
+        defer { Task { await p.shutdown() } }
+        _ = try await p.observe()
+        let before = runs(try await p.observe(), of: "meow_ok").count
+        let out = try await p.perform(ActionRequest(action: "trigger", subject: "dag/airflow-test/meow_ok"))
+        let id = try #require(out.details["dag_run_id"]?.stringValue)
+        // the new run arrives through the incremental query, and the older runs are kept
+        let o = try await observe(p) { o in runs(o, of: "meow_ok").first { $0.runId == id }?.state == "success" }
+        #expect(runs(o, of: "meow_ok").count == before + 1)
+        #expect(await p.lastRunsPoll["meow_ok"] != nil)
+    }
+
     @Test func pauseAndUnpauseAreObservedBack() async throws {
         let p = try provider()
         defer { Task { await p.shutdown() } }

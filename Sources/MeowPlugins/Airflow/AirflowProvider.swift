@@ -28,6 +28,8 @@ public actor AirflowProvider: Provider {
     var runs: [String: [String: AirflowAPI.DAGRun]] = [:]
     /// Task instances of runs, by "dag/run"; re-read while the run is not finished.
     var tasks: [String: [AirflowAPI.TaskInstance]] = [:]
+    /// When each DAG's runs were last read successfully (the next poll asks only for runs changed since).
+    var lastRunsPoll: [String: Date] = [:]
 
     public init(manifest: PluginManifest, context: ProviderContext) throws {
         name = context.name
@@ -78,6 +80,7 @@ public actor AirflowProvider: Provider {
             for (id, list) in results { fetched[id] = list }
         }
         for (id, list) in fetched {
+            lastRunsPoll[id] = now
             var known = runs[id] ?? [:]
             for r in list { if let rid = r.dag_run_id { known[rid] = r } }
             if known.count > historyLimit {
@@ -87,6 +90,7 @@ public actor AirflowProvider: Provider {
             runs[id] = known
         }
         runs = runs.filter { ids.contains($0.key) }
+        lastRunsPoll = lastRunsPoll.filter { ids.contains($0.key) }
         // task instances of the newest runs, when new or unfinished
         var wanted: [(String, String)] = []
         for id in ids {
@@ -138,12 +142,32 @@ public actor AirflowProvider: Provider {
         try await pages(AirflowAPI.DAGList.self, "\(prefix)/dags") { $0.dags }
     }
 
+    /// The runs to merge for a DAG. First poll: the newest `runs_per_dag`. Later polls on Airflow 3: every
+    /// run created or changed since the last poll (`updated_at_gte`, with a minute of margin for clock
+    /// skew), page by page up to `history`. Airflow 2's v1 API has no such filter: the newest
+    /// `runs_per_dag` every time.
     func newestRuns(of dag: String) async throws -> [AirflowAPI.DAGRun] {
-        let order = v1 ? "-execution_date" : "-run_after"
-        let list = try await get(
-            AirflowAPI.DAGRunList.self, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))/dagRuns",
-            query: [("limit", String(runsPerDAG)), ("order_by", order)])
-        return list.dag_runs ?? []
+        let path = "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))/dagRuns"
+        guard !v1, let since = lastRunsPoll[dag] else {
+            let list = try await get(
+                AirflowAPI.DAGRunList.self, path,
+                query: [("limit", String(runsPerDAG)), ("order_by", v1 ? "-execution_date" : "-run_after")])
+            return list.dag_runs ?? []
+        }
+        var all: [AirflowAPI.DAGRun] = []
+        let updated = Timestamp.format(since.addingTimeInterval(-60))
+        while all.count < historyLimit {
+            let page = try await get(
+                AirflowAPI.DAGRunList.self, path,
+                query: [
+                    ("updated_at_gte", updated), ("order_by", "-run_after"), ("limit", String(min(pageSize, 100))),
+                    ("offset", String(all.count)),
+                ])
+            let got = page.dag_runs ?? []
+            all += got
+            if got.isEmpty || all.count >= (page.total_entries ?? 0) { break }
+        }
+        return all
     }
 
     func taskInstances(_ dag: String, _ run: String) async throws -> [AirflowAPI.TaskInstance] {
