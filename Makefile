@@ -11,7 +11,7 @@ all: build
 
 help:
 	@echo "make demo   build meow and simulate a day of a fleet with faults (no external service needed)"
-	@echo "make test   install what the tests need (Lua, a real Airflow), then run every test (Swift tests + rule tests)"
+	@echo "make test   install what the tests need (Lua, a real Airflow and Prometheus), then run every test (Swift tests + rule tests)"
 	@echo "make bench  release build, then the evaluation, fleet simulator and anomaly benchmarks"
 
 # Debian's Lua 5.4 (C build) for the embedded engine; installed only when pkg-config can't find it.
@@ -43,7 +43,8 @@ demo: release
 	@echo "More: $(BIN_RELEASE) demo --help | $(BIN_RELEASE) simulate --help | docs/simulator.md"
 
 # Installs and starts a real Airflow 3 (scripts/airflow-test.sh: a virtualenv in .build, kept between runs)
-# for the integration tests, runs every test, stops Airflow.
+# and a real Prometheus (scripts/prometheus-test.sh: Debian's package) for the integration tests, runs
+# every test, stops them.
 test: deps pydeps
 	SWIFT=$(SWIFT) scripts/test.sh
 

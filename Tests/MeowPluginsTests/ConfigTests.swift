@@ -110,7 +110,7 @@ import Testing
     @Test func unknownPluginsEnvironmentsAndDuplicatesAreErrors() {
         var text = Self.valid.replacingOccurrences(of: "plugin: simulator", with: "plugin: simulatr")
         var e = errors(text)
-        #expect(e.first?.message == "unknown plugin \"simulatr\" (known: airflow, argocd, simulator)")
+        #expect(e.first?.message == "unknown plugin \"simulatr\" (known: airflow, argocd, prometheus, simulator)")
         text = Self.valid.replacingOccurrences(of: "environment: prod", with: "environment: production")
         e = errors(text)
         #expect(e.first?.message == "unknown environment \"production\" (declared: staging, prod)")
@@ -154,12 +154,29 @@ import Testing
         #expect(throws: ConfigErrors.self) { try MeowConfig.parse(configs[0], file: "docs/meow.yaml", environment: [:]) }
     }
 
+    @Test func theOtherExampleConfigsValidate() throws {
+        for (file, providers) in [
+            ("examples/meow-airflow.yaml", ["airflow-prod"]), ("examples/meow-prometheus.yaml", ["prom"]),
+            ("examples/meow-simulator.yaml", ["simulator"]),
+        ] {
+            let c = try MeowConfig.load(
+                path: PackageRoot.url().appendingPathComponent(file).path, environment: ["AIRFLOW_PASSWORD": "x"])
+            #expect(c.providers.map(\.name) == providers)
+        }
+        let prom = try MeowConfig.load(path: PackageRoot.url().appendingPathComponent("examples/meow-prometheus.yaml").path)
+        let series = try #require(prom.providers.first?.settings["series"]?.arrayValue)
+        #expect(series.first?["range"] == .double(3600) && series.first?["step"] == .double(60))
+        #expect(series.last?["step"] == .double(60))  // the default
+    }
+
     @Test func builtInManifestsAreTheFilesInPlugins() throws {
         let dir = PackageRoot.url().appendingPathComponent("plugins")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
             FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0)/plugin.yaml").path)
         }
         #expect(Set(names) == Set(PluginRegistry.embeddedManifests.map(\.name)), "run scripts/gen-manifests.py")
+        #expect(PluginRegistry.builtinProblems.isEmpty, "\(PluginRegistry.builtinProblems)")
+        #expect(PluginRegistry.builtin.names == names.sorted())
         for (name, text) in PluginRegistry.embeddedManifests {
             let file = try String(contentsOf: dir.appendingPathComponent("\(name)/plugin.yaml"), encoding: .utf8)
             #expect(file == text, "plugins/\(name)/plugin.yaml differs from the embedded copy: run scripts/gen-manifests.py")

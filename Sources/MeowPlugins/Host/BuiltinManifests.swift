@@ -117,6 +117,45 @@ enum BuiltinManifests {
             """#
         ),
         (
+            "prometheus",
+            #"""
+            # Prometheus: named PromQL queries become series attached to meow entities (entity.series.<name>).
+            # Reference: docs/plugins.md#prometheus. Schema language: docs/plugin-authoring.md.
+            name: prometheus
+            version: 1.0.0
+            description: Metric series from Prometheus (instant and range PromQL queries), mapped by their labels to the entities they describe, for anomaly rules and capacity checks.
+            implementation: builtin:prometheus
+            observes: [series]
+            actions: []
+            config:
+              type: object
+              required: [url, series]
+              properties:
+                url: {type: string, format: url, description: "Prometheus server URL, e.g. http://prometheus.monitoring:9090"}
+                token_env: {type: string, secret: env, description: "environment variable holding a bearer token (optional)"}
+                token_file: {type: string, secret: file, description: "file holding a bearer token (optional)"}
+                username: {type: string, description: "basic auth user (optional, with password_env)"}
+                password_env: {type: string, secret: env, description: "environment variable holding the basic auth password"}
+                ca_file: {type: string, format: path, description: "PEM file of CAs to trust for this server"}
+                insecure: {type: boolean, default: false, description: "skip TLS certificate verification (testing only)"}
+                max_response_bytes: {type: integer, minimum: 1024, default: 67108864, description: "largest response accepted"}
+                series:
+                  type: array
+                  description: the named queries
+                  items:
+                    type: object
+                    required: [name, query, subject]
+                    properties:
+                      name: {type: string, description: "metric name on the entity: rules read entity.series.<name>"}
+                      query: {type: string, description: "a PromQL expression"}
+                      subject: {type: string, description: "entity id template filled from the result's labels, e.g. environment/{env} or workload/{cluster}/{namespace}/{deployment}"}
+                      range: {type: duration, minimum: 1, description: "range query over this much history (query_range); absent: an instant query"}
+                      step: {type: duration, minimum: 1, default: 60s, description: "resolution of a range query"}
+                      unit: {type: string, description: "unit of the values (seconds, bytes, cores, ratio, count)"}
+
+            """#
+        ),
+        (
             "simulator",
             #"""
             # The built-in fleet simulator as a provider: a deterministic fleet that moves with wall-clock time.

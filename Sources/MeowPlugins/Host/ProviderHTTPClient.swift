@@ -6,9 +6,11 @@ import NIOSSL
 
 /// The HTTP side of a provider: one connection pool per instance (its own TLS settings), JSON in and
 /// out, every failure mapped to a `ProviderError` that says what happened in words an SRE can act on.
-public final class ProviderHTTPClient: Sendable {
+public final class ProviderHTTPClient: @unchecked Sendable {  // `shutDown` is guarded by `lock`
     public let baseURL: String
     let client: HTTPClient
+    private let lock = NSLock()
+    private var shutDown = false
     let maxBytes: Int
     let timeout: TimeInterval
 
@@ -96,7 +98,19 @@ public final class ProviderHTTPClient: Sendable {
     }
 
     public func shutdown() async {
+        guard
+            lock.withLock({ () -> Bool in
+                defer { shutDown = true }
+                return !shutDown
+            })
+        else { return }
         try? await client.shutdown()
+    }
+
+    /// A provider dropped without `shutdown()` (a runtime that was never stopped) still closes its
+    /// connections: the HTTP client must be shut down before it goes away.
+    deinit {
+        if !shutDown { client.shutdown { _ in } }
     }
 
     static func queryString(_ query: [(String, String)]) -> String {
