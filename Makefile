@@ -33,7 +33,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product meow
 
 # A day of a simulated fleet with injected faults, the standard rules at every step, and the report
 # (release build: the simulation runs about six times faster than in debug).

@@ -10,7 +10,7 @@ remediation {
     if dag and dag.paused then return false end
     return true
   end,
-  action = "airflow.clear_failed_tasks",
+  action = "airflow.clear_failed",
   params = function(run) return { dag_id = run.dag_id, run_id = run.run_id, include_downstream = true } end,
   mode = "approve",
   cooldown = "1h",

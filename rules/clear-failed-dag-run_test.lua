@@ -3,7 +3,7 @@ test "a failed run gets a clear proposal" {
     dag { name = "etl", dag_id = "etl" },
     dag_run { name = "r1", dag = "dag/test/etl", dag_id = "etl", run_id = "scheduled__2026-01-01", state = "failed" },
   },
-  expect = { { type = "action_proposed", subject = "r1", message = "airflow.clear_failed_tasks" } },
+  expect = { { type = "action_proposed", subject = "r1", message = "airflow.clear_failed" } },
 }
 
 test "successful runs and paused DAGs get nothing" {

@@ -92,7 +92,7 @@ public struct RemediationSpec: Sendable, Hashable {
     public enum Mode: String, Sendable, Hashable, CaseIterable {
         case dryRun = "dry-run", approve, auto
     }
-    /// `plugin.action`, e.g. `airflow.clear_failed_tasks`.
+    /// `plugin.action`, e.g. `airflow.clear_failed`.
     public var action: String
     public var params: Value?
     public var paramsIsFunction: Bool
@@ -103,7 +103,7 @@ public struct RemediationSpec: Sendable, Hashable {
     static func parse(_ spec: [String: Value], paramsIsFunction: Bool) -> Result<RemediationSpec, RuleIssue> {
         guard let action = spec["action"]?.stringValue else {
             return .failure(
-                RuleIssue("missing required field 'action' (a \"plugin.action\" name such as \"airflow.clear_failed_tasks\")"))
+                RuleIssue("missing required field 'action' (a \"plugin.action\" name such as \"airflow.clear_failed\")"))
         }
         guard action.range(of: #"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"#, options: .regularExpression) != nil else {
             return .failure(RuleIssue("action \"\(action)\" must be \"plugin.action\" (e.g. \"kubernetes.scale\")"))
