@@ -203,7 +203,7 @@ enum OnceRenderer {
         let apps = entities.compactMap { e -> Application? in if case .application(let a) = e { return a } else { return nil } }
         out.append(
             Console.bold("meow run --once")
-                + ": \(report.providers.count) provider instances, \(Console.count(entities.count)) entities (\(apps.count) applications), \(ruleCount) rules"
+                + ": \(report.providers.count) provider instance\(report.providers.count == 1 ? "" : "s"), \(Console.count(entities.count)) entities (\(apps.count) applications, \(entities.filter { $0.kind == .dag }.count) DAGs), \(ruleCount) rules"
         )
         out.append("")
         out.append(Console.bold("Providers"))
@@ -239,6 +239,38 @@ enum OnceRenderer {
             }
             if apps.count > limit {
                 out.append(Console.dim("  … and \(apps.count - limit) more (--limit, or --output json for all)"))
+            }
+        }
+        let dags = entities.compactMap { e -> DAG? in if case .dag(let d) = e { return d } else { return nil } }
+        if !dags.isEmpty {
+            var lastRun: [String: DAGRun] = [:]
+            var runCount: [String: Int] = [:]
+            for e in entities {
+                guard case .dagRun(let r) = e, let dag = r.dag else { continue }
+                runCount[dag, default: 0] += 1
+                if (r.start ?? .distantPast) >= (lastRun[dag]?.start ?? .distantPast) { lastRun[dag] = r }
+            }
+            out.append("")
+            out.append(Console.bold("DAGs (\(dags.count))"))
+            let idWidth = min(60, (dags.prefix(limit).map(\.id.count).max() ?? 10) + 2)
+            out.append(
+                "  " + "ENV".padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + "DAG".padding(toLength: idWidth, withPad: " ", startingAt: 0)
+                    + "PAUSED  RUNS  LAST RUN   DURATION  FAILED IN A ROW")
+            for d in dags.sorted(by: { ($0.environment ?? "", $0.id) < ($1.environment ?? "", $1.id) }).prefix(limit) {
+                let last = lastRun[d.id]
+                let duration = last?.durationSeconds.map { String(format: "%.1fs", $0) } ?? "-"
+                out.append(
+                    "  " + (d.environment ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0)
+                        + d.id.padding(toLength: idWidth, withPad: " ", startingAt: 0)
+                        + (d.paused == true ? "yes" : "no").padding(toLength: 8, withPad: " ", startingAt: 0)
+                        + String(runCount[d.id] ?? 0).padding(toLength: 6, withPad: " ", startingAt: 0)
+                        + (last?.state ?? "-").padding(toLength: 11, withPad: " ", startingAt: 0)
+                        + duration.padding(toLength: 10, withPad: " ", startingAt: 0) + String(d.failuresInARow ?? 0)
+                        + (d.stale == true ? Console.red(" (stale)") : ""))
+            }
+            if dags.count > limit {
+                out.append(Console.dim("  … and \(dags.count - limit) more (--limit, or --output json for all)"))
             }
         }
         out.append("")

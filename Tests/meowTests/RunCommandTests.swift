@@ -199,6 +199,11 @@ import Testing
             decisions.contains {
                 $0["rule"] as? String == "dag-import-errors" && ($0["message"] as? String ?? "").contains("meow_broken.py")
             })
+        let report = try await CLI.runAsync(
+            ["run", "--config", "examples/meow-airflow.yaml", "--once"], env: ["AIRFLOW_PASSWORD": "admin"])
+        #expect(report.stdout.contains("DAGs ("))
+        #expect(report.stdout.contains("prod     dag/airflow-prod/meow_ok"))
+        #expect(report.stdout.contains("dag-import-errors"))
         let text = try await CLI.runAsync(
             ["config", "validate", "--config", "examples/meow-airflow.yaml", "--connect"], env: ["AIRFLOW_PASSWORD": "admin"])
         #expect(text.status == 0, "\(text.stdout)\(text.stderr)")
