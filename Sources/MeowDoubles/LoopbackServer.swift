@@ -24,11 +24,15 @@ public struct DoubleResponse: Sendable {
     public var status: Int
     public var body: String
     public var contentType: String
+    /// A streamed body (a Kubernetes watch): each element is written as it comes; the response ends
+    /// when the stream finishes.
+    public var stream: AsyncStream<String>?
 
-    public init(status: Int, body: String, contentType: String = "application/json") {
+    public init(status: Int, body: String, contentType: String = "application/json", stream: AsyncStream<String>? = nil) {
         self.status = status
         self.body = body
         self.contentType = contentType
+        self.stream = stream
     }
 
     public static func json(_ value: Value, status: Int = 200) -> DoubleResponse {
@@ -67,6 +71,14 @@ final class LoopbackServer: Sendable {
                     authorization: request.headers[.authorization], body: Data(body.readableBytesView)))
             var headers = HTTPFields()
             headers[.contentType] = r.contentType
+            if let stream = r.stream {
+                return Response(
+                    status: HTTPResponse.Status(code: r.status), headers: headers,
+                    body: ResponseBody { writer in
+                        for await chunk in stream { try await writer.write(ByteBuffer(string: chunk)) }
+                        try await writer.finish(nil)
+                    })
+            }
             return Response(
                 status: HTTPResponse.Status(code: r.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: r.body))
             )

@@ -117,6 +117,46 @@ enum BuiltinManifests {
             """#
         ),
         (
+            "kubernetes",
+            #"""
+            # Kubernetes: workloads, pods, nodes and HPAs of one cluster, kept current by list + watch.
+            # Reference: docs/plugins.md#kubernetes. Schema language: docs/plugin-authoring.md.
+            name: kubernetes
+            version: 1.0.0
+            description: "One cluster through its API server: Deployments, StatefulSets, DaemonSets (with their pods' restarts and failure reasons), nodes (capacity), namespaces and HPAs, kept current by list + watch."
+            implementation: builtin:kubernetes
+            observes: [cluster, workload]
+            actions:
+              - name: scale
+                subject: workload
+                description: "Set the desired replicas (PATCH .../{deployments|statefulsets}/{name}/scale)."
+                params:
+                  required: [replicas]
+                  properties:
+                    replicas: {type: integer, minimum: 0, maximum: 1000}
+              - name: restart
+                subject: workload
+                description: "Rollout restart, as kubectl does (the pod template annotation kubectl.kubernetes.io/restartedAt)."
+              - name: patch_hpa
+                subject: workload
+                description: "Set the min/max replicas of the workload's HorizontalPodAutoscaler."
+                params:
+                  properties:
+                    min_replicas: {type: integer, minimum: 1}
+                    max_replicas: {type: integer, minimum: 1}
+            config:
+              type: object
+              properties:
+                kubeconfig: {type: string, format: path, description: "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)"}
+                context: {type: string, description: "kubeconfig context (default: its current-context)"}
+                in_cluster: {type: boolean, default: false, description: "use the pod's service account instead of a kubeconfig"}
+                cluster_name: {type: string, description: "name in entity ids (default: the context name)"}
+                argocd_instance: {type: string, description: "Argo CD instance whose applications own these workloads (links workload.application)"}
+                watch_timeout: {type: duration, minimum: 1, maximum: 3600, default: 5m, description: "length of one watch request before it is renewed"}
+
+            """#
+        ),
+        (
             "prometheus",
             #"""
             # Prometheus: named PromQL queries become series attached to meow entities (entity.series.<name>).

@@ -33,6 +33,7 @@ public struct PluginRegistry: Sendable {
         "argocd": { manifest, context in try ArgoCDProvider(manifest: manifest, context: context) },
         "airflow": { manifest, context in try AirflowProvider(manifest: manifest, context: context) },
         "prometheus": { manifest, context in try PrometheusProvider(manifest: manifest, context: context) },
+        "kubernetes": { manifest, context in try KubernetesProvider(manifest: manifest, context: context) },
         "simulator": { manifest, context in try SimulatorProvider(manifest: manifest, context: context) },
     ]
 

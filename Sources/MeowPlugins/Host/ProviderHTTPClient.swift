@@ -24,9 +24,10 @@ public final class ProviderHTTPClient: @unchecked Sendable {  // `shutDown` is g
     ///   - caFile: PEM file of CAs to trust (in addition to none: only these).
     ///   - insecure: skip certificate verification.
     ///   - timeout: limit of each request.
-    public init(baseURL: String, caFile: String? = nil, insecure: Bool = false, timeout: TimeInterval, maxBytes: Int = 64 << 20)
-        throws
-    {
+    public init(
+        baseURL: String, caFile: String? = nil, insecure: Bool = false, timeout: TimeInterval, maxBytes: Int = 64 << 20,
+        caPEM: [UInt8]? = nil, clientCertificatePEM: [UInt8]? = nil, clientKeyPEM: [UInt8]? = nil
+    ) throws {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.maxBytes = maxBytes
         self.timeout = timeout
@@ -37,6 +38,21 @@ public final class ProviderHTTPClient: @unchecked Sendable {  // `shutDown` is g
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
             } catch {
                 throw ProviderError(.invalid, "cannot read the CA file \(caFile): \(error)")
+            }
+        }
+        if let caPEM {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(caPEM))
+            } catch {
+                throw ProviderError(.invalid, "cannot read the CA certificate data: \(error)")
+            }
+        }
+        if let clientCertificatePEM, let clientKeyPEM {
+            do {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(clientCertificatePEM).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: clientKeyPEM, format: .pem))
+            } catch {
+                throw ProviderError(.invalid, "cannot read the client certificate or key: \(error)")
             }
         }
         let ms = Int64(max(0.05, timeout) * 1000)
@@ -59,7 +75,9 @@ public final class ProviderHTTPClient: @unchecked Sendable {  // `shutDown` is g
         request.headers.add(name: "User-Agent", value: "meow")
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                request.headers.add(name: "Content-Type", value: "application/json")
+            }
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         let label = "\(method.rawValue) \(path)"

@@ -1,0 +1,169 @@
+import Foundation
+import MeowModel
+
+/// Maps Kubernetes objects to `cluster` and `workload` entities (docs/plugins.md#kubernetes).
+struct KubernetesMapping {
+    var instance: String
+    var cluster: String
+    var environment: String?
+    var server: String
+    var version: String?
+    var argocdInstance: String?
+
+    /// A quantity (`500m`, `2`, `128Mi`, `1G`, `1e3`) as a number: cores or bytes.
+    static func quantity(_ v: Value?) -> Double? {
+        guard let v else { return nil }
+        if let d = v.doubleValue { return d }
+        guard var s = v.stringValue, !s.isEmpty else { return nil }
+        let suffixes: [(String, Double)] = [
+            ("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776), ("Pi", 1_125_899_906_842_624),
+            ("Ei", 1_152_921_504_606_846_976), ("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("k", 1e3), ("K", 1e3), ("M", 1e6),
+            ("G", 1e9), ("T", 1e12), ("P", 1e15), ("E", 1e18),
+        ]
+        for (suffix, factor) in suffixes where s.hasSuffix(suffix) {
+            s.removeLast(suffix.count)
+            return Double(s).map { $0 * factor }
+        }
+        return Double(s)
+    }
+
+    static func amounts(_ v: Value?) -> ResourceAmounts? {
+        let cpu = quantity(v?["cpu"])
+        let memory = quantity(v?["memory"])
+        return cpu == nil && memory == nil ? nil : ResourceAmounts(cpu: cpu, memory: memory)
+    }
+
+    static func name(_ o: Value) -> String { o["metadata"]?["name"]?.stringValue ?? "" }
+    static func namespace(_ o: Value) -> String { o["metadata"]?["namespace"]?.stringValue ?? "" }
+
+    func entities(_ objects: [String: [Value]], at now: Date) -> [Entity] {
+        let clusterID = "cluster/\(cluster)"
+        let pods = objects["/api/v1/pods"] ?? []
+        let nodes = objects["/api/v1/nodes"] ?? []
+        let replicaSets = objects["/apis/apps/v1/replicasets"] ?? []
+        // pod → owning workload (ReplicaSet → Deployment, or a StatefulSet/DaemonSet directly)
+        var rsOwner: [String: String] = [:]
+        for rs in replicaSets {
+            if let o = rs["metadata"]?["ownerReferences"]?[0], o["kind"]?.stringValue == "Deployment",
+                let n = o["name"]?.stringValue
+            {
+                rsOwner["\(Self.namespace(rs))/\(Self.name(rs))"] = "Deployment/\(Self.namespace(rs))/\(n)"
+            }
+        }
+        var podsOf: [String: [Value]] = [:]
+        var requestedCPU = 0.0
+        var requestedMemory = 0.0
+        var running = 0
+        for p in pods {
+            let phase = p["status"]?["phase"]?.stringValue ?? ""
+            if phase != "Succeeded" && phase != "Failed" {
+                running += 1
+                for c in p["spec"]?["containers"]?.arrayValue ?? [] {
+                    requestedCPU += Self.quantity(c["resources"]?["requests"]?["cpu"]) ?? 0
+                    requestedMemory += Self.quantity(c["resources"]?["requests"]?["memory"]) ?? 0
+                }
+            }
+            guard let o = p["metadata"]?["ownerReferences"]?[0], let kind = o["kind"]?.stringValue, let n = o["name"]?.stringValue
+            else { continue }
+            let ns = Self.namespace(p)
+            let owner = kind == "ReplicaSet" ? rsOwner["\(ns)/\(n)"] : "\(kind)/\(ns)/\(n)"
+            if let owner { podsOf[owner, default: []].append(p) }
+        }
+        var cpu = 0.0
+        var memory = 0.0
+        var podSlots = 0
+        var ready = 0
+        for n in nodes {
+            cpu += Self.quantity(n["status"]?["allocatable"]?["cpu"]) ?? 0
+            memory += Self.quantity(n["status"]?["allocatable"]?["memory"]) ?? 0
+            podSlots += Int(Self.quantity(n["status"]?["allocatable"]?["pods"]) ?? 0)
+            if (n["status"]?["conditions"]?.arrayValue ?? []).contains(where: {
+                $0["type"] == .string("Ready") && $0["status"] == .string("True")
+            }) {
+                ready += 1
+            }
+        }
+        var out: [Entity] = [
+            .cluster(
+                Cluster(
+                    id: clusterID, name: cluster, observedAt: now, provider: instance, environment: environment,
+                    apiServer: server,
+                    version: version,
+                    capacity: Capacity(
+                        cpuAllocatable: cpu, cpuRequested: (requestedCPU * 1000).rounded() / 1000, memoryAllocatable: memory,
+                        memoryRequested: requestedMemory, podsAllocatable: podSlots, pods: running),
+                    nodes: NodeCounts(total: nodes.count, ready: ready)))
+        ]
+        for (resource, kind) in [
+            ("/apis/apps/v1/deployments", "Deployment"), ("/apis/apps/v1/statefulsets", "StatefulSet"),
+            ("/apis/apps/v1/daemonsets", "DaemonSet"),
+        ] {
+            for w in objects[resource] ?? [] {
+                let ns = Self.namespace(w)
+                let name = Self.name(w)
+                let labels = (w["metadata"]?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+                let annotations = (w["metadata"]?["annotations"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+                let spec = w["spec"]
+                let status = w["status"]
+                let replicas =
+                    kind == "DaemonSet"
+                    ? Replicas(
+                        desired: status?["desiredNumberScheduled"]?.intValue.map { Int($0) },
+                        ready: status?["numberReady"]?.intValue.map { Int($0) },
+                        available: status?["numberAvailable"]?.intValue.map { Int($0) })
+                    : Replicas(
+                        desired: Int(spec?["replicas"]?.intValue ?? 1), ready: Int(status?["readyReplicas"]?.intValue ?? 0),
+                        available: Int(status?["availableReplicas"]?.intValue ?? 0))
+                var conditions: [Condition] = (status?["conditions"]?.arrayValue ?? []).map {
+                    Condition(
+                        type: $0["type"]?.stringValue, status: $0["status"]?.stringValue, reason: $0["reason"]?.stringValue,
+                        message: $0["message"]?.stringValue)
+                }
+                var restarts = 0
+                for p in podsOf["\(kind)/\(ns)/\(name)"] ?? [] {
+                    for cs in p["status"]?["containerStatuses"]?.arrayValue ?? [] {
+                        restarts += Int(cs["restartCount"]?.intValue ?? 0)
+                        // why containers are not running: CrashLoopBackOff, ImagePullBackOff, OOMKilled
+                        if let reason = cs["state"]?["waiting"]?["reason"]?.stringValue {
+                            conditions.append(
+                                Condition(
+                                    type: "PodWaiting", status: "True", reason: reason,
+                                    message: "pod \(Self.name(p)), container \(cs["name"]?.stringValue ?? "?")"))
+                        }
+                        if let reason = cs["lastState"]?["terminated"]?["reason"]?.stringValue, reason != "Completed" {
+                            conditions.append(
+                                Condition(
+                                    type: "PodTerminated", status: "True", reason: reason,
+                                    message: "pod \(Self.name(p)), container \(cs["name"]?.stringValue ?? "?")"))
+                        }
+                    }
+                }
+                let containers: [Container] = (spec?["template"]?["spec"]?["containers"]?.arrayValue ?? []).map { c in
+                    Container(
+                        name: c["name"]?.stringValue, image: c["image"]?.stringValue,
+                        requests: Self.amounts(c["resources"]?["requests"]),
+                        limits: Self.amounts(c["resources"]?["limits"]),
+                        privileged: c["securityContext"]?["privileged"]?.boolValue,
+                        runAsNonRoot: c["securityContext"]?["runAsNonRoot"]?.boolValue
+                            ?? spec?["template"]?["spec"]?["securityContext"]?["runAsNonRoot"]?.boolValue)
+                }
+                // the owning Argo CD application: its tracking annotation or instance label
+                let app =
+                    annotations["argocd.argoproj.io/tracking-id"].flatMap { $0.split(separator: ":").first.map(String.init) }
+                    ?? labels["app.kubernetes.io/instance"]
+                out.append(
+                    .workload(
+                        Workload(
+                            id: "workload/\(cluster)/\(ns)/\(name)", name: name, labels: labels, annotations: annotations,
+                            observedAt: now,
+                            provider: instance, cluster: clusterID, environment: labels["meow.io/environment"] ?? environment,
+                            namespace: ns,
+                            workloadKind: kind,
+                            application: app.map { a in argocdInstance.map { "application/\($0)/\(a)" } ?? a },
+                            replicas: replicas, restarts: restarts, conditions: conditions.isEmpty ? nil : conditions,
+                            containers: containers, owner: labels["meow.io/owner"] ?? labels["team"] ?? labels["owner"])))
+            }
+        }
+        return out
+    }
+}

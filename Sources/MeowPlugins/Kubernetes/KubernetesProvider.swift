@@ -1,0 +1,191 @@
+import Foundation
+import MeowModel
+import NIOHTTP1
+
+/// One Kubernetes cluster (a kubeconfig context, or the pod's service account): workloads and the
+/// cluster's capacity, kept current by list + watch (`KubernetesInformer`, one per resource). The first
+/// `observe()` starts the informers and waits for their first LIST; later ones read the local copies,
+/// which the watches keep current between polls. Actions: scale, rollout restart, HPA bounds.
+public actor KubernetesProvider: Provider {
+    public nonisolated let name: String
+    public nonisolated let manifest: PluginManifest
+    let context: ProviderContext
+    let http: ProviderHTTPClient
+    let config: KubeConfig
+    let clusterName: String
+    let informers: [String: KubernetesInformer]
+    var version: String?
+
+    static let resources = [
+        "/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets", "/apis/apps/v1/daemonsets", "/apis/apps/v1/replicasets",
+        "/api/v1/pods", "/api/v1/nodes", "/apis/autoscaling/v2/horizontalpodautoscalers",
+    ]
+
+    public init(manifest: PluginManifest, context: ProviderContext) throws {
+        name = context.name
+        self.manifest = manifest
+        self.context = context
+        if context.bool("in_cluster") == true {
+            config = try KubeConfig.inCluster()
+        } else {
+            let env = ProcessInfo.processInfo.environment
+            let path =
+                context.string("kubeconfig") ?? env["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
+                ?? ((env["HOME"] ?? "") + "/.kube/config")
+            config = try KubeConfig.load(path: path, context: context.string("context"))
+        }
+        clusterName = context.string("cluster_name") ?? config.context
+        http = try ProviderHTTPClient(
+            baseURL: config.server, insecure: config.insecure, timeout: context.timeout, caPEM: config.caPEM,
+            clientCertificatePEM: config.clientCertificatePEM, clientKeyPEM: config.clientKeyPEM)
+        let token = config.token
+        let tokenFile = config.tokenFile
+        let headers: @Sendable () throws -> [(String, String)] = {
+            if let token { return [("Authorization", "Bearer \(token)")] }
+            if let tokenFile {
+                guard let d = FileManager.default.contents(atPath: tokenFile) else {
+                    throw ProviderError(.unauthorized, "cannot read the token file \(tokenFile)")
+                }
+                return [
+                    (
+                        "Authorization",
+                        "Bearer " + String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                    )
+                ]
+            }
+            return []
+        }
+        let watchTimeout = Int(context.double("watch_timeout") ?? 300)
+        var built: [String: KubernetesInformer] = [:]
+        for r in Self.resources {
+            built[r] = KubernetesInformer(resource: r, http: http, watchTimeout: watchTimeout, headers: headers)
+        }
+        informers = built
+        authHeaders = headers
+    }
+
+    let authHeaders: @Sendable () throws -> [(String, String)]
+
+    public func shutdown() async {
+        for (_, i) in informers { await i.stop() }
+        await http.shutdown()
+    }
+
+    public func observe() async throws -> Observation {
+        let now = Date()
+        for (_, i) in informers { await i.start() }
+        await withTaskGroup(of: Void.self) { group in
+            for (_, i) in informers { group.addTask { await i.waitForFirstAttempt() } }
+        }
+        if version == nil {
+            let r = try await http.send(.GET, "/version", headers: try authHeaders())
+            if r.status == 200 { version = (try? JSONDecoder().decode(Value.self, from: r.body))?["gitVersion"]?.stringValue }
+        }
+        var objects: [String: [Value]] = [:]
+        var warnings: [String] = []
+        for r in Self.resources {
+            let s = await informers[r]!.snapshot
+            if !s.synced {
+                throw s.error ?? ProviderError(.unavailable, "GET \(r): no list yet")
+            }
+            if let e = s.error { warnings.append("\(r): watch interrupted, showing the last known state: \(e.message)") }
+            objects[r] = s.objects
+        }
+        let mapping = KubernetesMapping(
+            instance: name, cluster: clusterName, environment: context.environment, server: config.server, version: version,
+            argocdInstance: context.string("argocd_instance"))
+        return Observation(entities: mapping.entities(objects, at: now), warnings: warnings)
+    }
+
+    /// How many LIST and WATCH requests each informer made (tests: relists after 410).
+    func informerStats() async -> [String: (lists: Int, watches: Int)] {
+        var out: [String: (Int, Int)] = [:]
+        for (r, i) in informers { out[r] = (await i.lists, await i.watches) }
+        return out
+    }
+
+    // MARK: Actions
+
+    public func perform(_ request: ActionRequest) async throws -> ActionOutcome {
+        guard let action = manifest.action(request.action) else {
+            throw ProviderError(.invalid, "kubernetes has no action \"\(request.action)\"")
+        }
+        let params = try ActionParams.validate(request.params, against: action.params, action: action.name)
+        let prefix = "workload/\(clusterName)/"
+        let parts =
+            request.subject.hasPrefix(prefix)
+            ? request.subject.dropFirst(prefix.count).split(separator: "/").map(String.init) : []
+        guard parts.count == 2 else {
+            throw ProviderError(
+                .invalid,
+                "\(request.subject) is not a workload of cluster \(clusterName) (workload/\(clusterName)/<namespace>/<name>)")
+        }
+        let (namespace, workload) = (parts[0], parts[1])
+        var kind = "deployments"
+        for k in ["deployments", "statefulsets", "daemonsets"] {
+            if await informers["/apis/apps/v1/\(k)"]!.snapshot.objects.contains(where: {
+                $0["metadata"]?["namespace"]?.stringValue == namespace && $0["metadata"]?["name"]?.stringValue == workload
+            }) {
+                kind = k
+            }
+        }
+        let base = "/apis/apps/v1/namespaces/\(namespace)/\(kind)/\(workload)"
+        switch action.name {
+        case "scale":
+            guard kind != "daemonsets" else {
+                throw ProviderError(.invalid, "scale: \(workload) is a DaemonSet (one pod per node)")
+            }
+            let n = params["replicas"]?.intValue ?? 0
+            let out = try await patch("\(base)/scale", ["spec": ["replicas": n]])
+            return ActionOutcome(
+                ok: true, message: "scaled \(namespace)/\(workload) to \(n) replicas",
+                details: .object(["replicas": out["spec"]?["replicas"] ?? .null]))
+        case "restart":
+            let stamp = Timestamp.format(Date())
+            _ = try await patch(
+                base, ["spec": ["template": ["metadata": ["annotations": ["kubectl.kubernetes.io/restartedAt": stamp]]]]])
+            return ActionOutcome(ok: true, message: "rollout restart of \(namespace)/\(workload) at \(stamp)")
+        case "patch_hpa":
+            let hpas = await informers["/apis/autoscaling/v2/horizontalpodautoscalers"]!.snapshot.objects
+            guard
+                let hpa = hpas.first(where: {
+                    $0["metadata"]?["namespace"]?.stringValue == namespace
+                        && $0["spec"]?["scaleTargetRef"]?["name"]?.stringValue == workload
+                }), let hpaName = hpa["metadata"]?["name"]?.stringValue
+            else {
+                throw ProviderError(.notFound, "patch_hpa: no HorizontalPodAutoscaler targets \(namespace)/\(workload)")
+            }
+            var spec: [String: Any] = [:]
+            if let m = params["min_replicas"]?.intValue { spec["minReplicas"] = m }
+            if let m = params["max_replicas"]?.intValue { spec["maxReplicas"] = m }
+            _ = try await patch(
+                "/apis/autoscaling/v2/namespaces/\(namespace)/horizontalpodautoscalers/\(hpaName)", ["spec": spec])
+            return ActionOutcome(ok: true, message: "patched HPA \(namespace)/\(hpaName)")
+        default:
+            throw ProviderError(.invalid, "kubernetes action \"\(action.name)\" is declared but not implemented")
+        }
+    }
+
+    func patch(_ path: String, _ body: [String: Any]) async throws -> Value {
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        let r = try await http.send(
+            .PATCH, path, body: data, headers: try authHeaders() + [("Content-Type", "application/merge-patch+json")])
+        try Self.check(r, "PATCH \(path)", base: http.baseURL)
+        return (try? JSONDecoder().decode(Value.self, from: r.body)) ?? .object([:])
+    }
+
+    /// A Kubernetes `Status` error as a ProviderError.
+    static func check(_ r: ProviderHTTPClient.Response, _ label: String, base: String) throws {
+        guard !(200..<300).contains(r.status) else { return }
+        let v = try? JSONDecoder().decode(Value.self, from: r.body)
+        let text = v?["message"]?.stringValue.map { ": \($0)" } ?? ""
+        switch r.status {
+        case 401:
+            throw ProviderError(.unauthorized, "\(label): 401 Unauthorized from \(base)\(text) (check the kubeconfig's user)")
+        case 403: throw ProviderError(.forbidden, "\(label): 403 Forbidden\(text) (RBAC: the user needs list and watch)")
+        case 404: throw ProviderError(.notFound, "\(label): 404 Not Found\(text)")
+        case 429, 500...599: throw ProviderError(.unavailable, "\(label): \(r.status) from \(base)\(text)")
+        default: throw ProviderError(.invalid, "\(label): \(r.status)\(text)")
+        }
+    }
+}
