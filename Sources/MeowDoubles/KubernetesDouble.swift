@@ -56,6 +56,7 @@ public actor KubernetesDouble {
         switch kind {
         case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet": "/apis/apps/v1/\(kind.lowercased())s"
         case "HorizontalPodAutoscaler": "/apis/autoscaling/v2/horizontalpodautoscalers"
+        case "PodMetrics": "/apis/metrics.k8s.io/v1beta1/pods"
         case "Pod", "Node", "Namespace", "Event": "/api/v1/\(kind.lowercased())s"
         default: "/api/v1/\(kind.lowercased())s"
         }
@@ -151,6 +152,9 @@ public actor KubernetesDouble {
             parts.removeFirst(2)
         }
         let resource = "\(prefix)/\(parts[0])"
+        if resource.hasPrefix("/apis/metrics.k8s.io/"), (store[resource] ?? [:]).isEmpty {
+            return Self.status(404, "NotFound", "the server could not find the requested resource")  // no metrics-server
+        }
         if parts.count == 1 && r.method == "GET" {
             var items = (store[resource] ?? [:]).sorted { $0.key < $1.key }.map(\.value)
             if let namespace { items = items.filter { $0.object["metadata"]?["namespace"]?.stringValue == namespace } }

@@ -71,6 +71,27 @@ import Testing
                     "spec": .object(["containers": .array([container])]), "status": .object(status),
                 ]))
         }
+        for i in 1...3 {
+            await d.apply(
+                .object([
+                    "kind": .string("PodMetrics"), "apiVersion": .string("metrics.k8s.io/v1beta1"),
+                    "metadata": .object(["name": .string("api-7d9f-\(i)"), "namespace": .string("payments")]),
+                    "containers": .array([
+                        .object(["name": .string("api"), "usage": .object(["cpu": .string("250m"), "memory": .string("200Mi")])])
+                    ]),
+                ]))
+        }
+        await d.apply(
+            .object([
+                "kind": .string("Event"), "apiVersion": .string("v1"),
+                "metadata": .object(["name": .string("api-7d9f-3.17a"), "namespace": .string("payments")]),
+                "involvedObject": .object([
+                    "kind": .string("Pod"), "namespace": .string("payments"), "name": .string("api-7d9f-3"),
+                ]),
+                "type": .string("Warning"), "reason": .string("BackOff"),
+                "message": .string("Back-off restarting failed container api"),
+                "count": .int(12), "lastTimestamp": .string(Timestamp.format(Date())),
+            ]))
         await d.apply(
             .object([
                 "kind": .string("DaemonSet"), "apiVersion": .string("apps/v1"),
@@ -180,6 +201,14 @@ import Testing
         let reasons = Set(api.conditions?.compactMap(\.reason) ?? [])
         #expect(reasons.isSuperset(of: ["CrashLoopBackOff", "OOMKilled"]))
         #expect(w["workload/prod/monitoring/node-agent"]?.replicas == Replicas(desired: 2, ready: 2, available: 2))
+        // metrics.k8s.io usage summed over the pods; no metrics for the DaemonSet's pods: no usage
+        #expect(api.usage == ResourceAmounts(cpu: 0.75, memory: 600 * 1_048_576))
+        #expect(w["workload/prod/monitoring/node-agent"]?.usage == nil)
+        // a Warning event about a pod, attached to its workload
+        let events = o.entities.compactMap { e -> Event? in if case .event(let v) = e { v } else { nil } }
+        #expect(events.count == 1)
+        #expect(events.first?.subject == api.id && events.first?.type == "kubernetes_warning")
+        #expect(events.first?.message == "BackOff: Back-off restarting failed container api")
         let cluster = try #require(
             o.entities.compactMap { e -> Cluster? in if case .cluster(let c) = e { c } else { nil } }.first)
         #expect(cluster.id == "cluster/prod" && cluster.version == "v1.30.4" && cluster.nodes == NodeCounts(total: 2, ready: 1))

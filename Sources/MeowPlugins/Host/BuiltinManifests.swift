@@ -125,7 +125,7 @@ enum BuiltinManifests {
             version: 1.0.0
             description: "One cluster through its API server: Deployments, StatefulSets, DaemonSets (with their pods' restarts and failure reasons), nodes (capacity), namespaces and HPAs, kept current by list + watch."
             implementation: builtin:kubernetes
-            observes: [cluster, workload]
+            observes: [cluster, workload, event]
             actions:
               - name: scale
                 subject: workload

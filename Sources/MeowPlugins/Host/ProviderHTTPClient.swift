@@ -26,7 +26,7 @@ public final class ProviderHTTPClient: @unchecked Sendable {  // `shutDown` is g
     ///   - timeout: limit of each request.
     public init(
         baseURL: String, caFile: String? = nil, insecure: Bool = false, timeout: TimeInterval, maxBytes: Int = 64 << 20,
-        caPEM: [UInt8]? = nil, clientCertificatePEM: [UInt8]? = nil, clientKeyPEM: [UInt8]? = nil
+        caPEM: [UInt8]? = nil, clientCertificatePEM: [UInt8]? = nil, clientKeyPEM: [UInt8]? = nil, maxConnections: Int = 16
     ) throws {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.maxBytes = maxBytes
@@ -59,7 +59,8 @@ public final class ProviderHTTPClient: @unchecked Sendable {  // `shutDown` is g
         var config = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
             timeout: .init(connect: .milliseconds(ms), read: .milliseconds(ms)))
-        config.connectionPool = .init(idleTimeout: .seconds(60))
+        // HTTP/1.1 connections per host: long-lived watches hold one each, requests must still get theirs
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
     }
 

@@ -51,6 +51,7 @@ struct KubernetesMapping {
             }
         }
         var podsOf: [String: [Value]] = [:]
+        var ownerOfPod: [String: String] = [:]
         var requestedCPU = 0.0
         var requestedMemory = 0.0
         var running = 0
@@ -67,7 +68,19 @@ struct KubernetesMapping {
             else { continue }
             let ns = Self.namespace(p)
             let owner = kind == "ReplicaSet" ? rsOwner["\(ns)/\(n)"] : "\(kind)/\(ns)/\(n)"
-            if let owner { podsOf[owner, default: []].append(p) }
+            if let owner {
+                podsOf[owner, default: []].append(p)
+                ownerOfPod["\(ns)/\(Self.name(p))"] = owner
+            }
+        }
+        // metrics.k8s.io usage per workload: the sum over its pods' containers
+        var usage: [String: (cpu: Double, memory: Double)] = [:]
+        for pm in objects["/apis/metrics.k8s.io/v1beta1/pods"] ?? [] {
+            guard let owner = ownerOfPod["\(Self.namespace(pm))/\(Self.name(pm))"] else { continue }
+            for c in pm["containers"]?.arrayValue ?? [] {
+                usage[owner, default: (0, 0)].cpu += Self.quantity(c["usage"]?["cpu"]) ?? 0
+                usage[owner, default: (0, 0)].memory += Self.quantity(c["usage"]?["memory"]) ?? 0
+            }
         }
         var cpu = 0.0
         var memory = 0.0
@@ -161,8 +174,41 @@ struct KubernetesMapping {
                             workloadKind: kind,
                             application: app.map { a in argocdInstance.map { "application/\($0)/\(a)" } ?? a },
                             replicas: replicas, restarts: restarts, conditions: conditions.isEmpty ? nil : conditions,
-                            containers: containers, owner: labels["meow.io/owner"] ?? labels["team"] ?? labels["owner"])))
+                            containers: containers,
+                            usage: usage["\(kind)/\(ns)/\(name)"].map {
+                                ResourceAmounts(cpu: ($0.cpu * 1000).rounded() / 1000, memory: $0.memory)
+                            },
+                            owner: labels["meow.io/owner"] ?? labels["team"] ?? labels["owner"])))
             }
+        }
+        // Warning events of the last hour, about workloads or their pods: raw material for correlation
+        for ev in objects["/api/v1/events"] ?? [] where ev["type"]?.stringValue == "Warning" {
+            let time = (ev["lastTimestamp"]?.stringValue ?? ev["eventTime"]?.stringValue).flatMap(Timestamp.parse)
+            guard let time, now.timeIntervalSince(time) <= 3600 else { continue }
+            let io = ev["involvedObject"]
+            let ns = io?["namespace"]?.stringValue ?? Self.namespace(ev)
+            let objName = io?["name"]?.stringValue ?? ""
+            let subject: String? =
+                switch io?["kind"]?.stringValue {
+                case "Pod":
+                    ownerOfPod["\(ns)/\(objName)"].map {
+                        "workload/\(cluster)/\($0.split(separator: "/").dropFirst().joined(separator: "/"))"
+                    }
+                case "Deployment", "StatefulSet", "DaemonSet": "workload/\(cluster)/\(ns)/\(objName)"
+                case "Node": clusterID
+                default: nil
+                }
+            out.append(
+                .event(
+                    Event(
+                        id: "event/\(cluster)/\(ns)/\(Self.name(ev))", observedAt: now, provider: instance, time: time,
+                        source: instance,
+                        type: "kubernetes_warning", subject: subject,
+                        message: "\(ev["reason"]?.stringValue ?? "Warning"): \(ev["message"]?.stringValue ?? "")",
+                        details: .object([
+                            "reason": ev["reason"] ?? .null, "count": ev["count"] ?? .null,
+                            "object": .string("\(io?["kind"]?.stringValue ?? "?")/\(ns)/\(objName)"),
+                        ]))))
         }
         return out
     }

@@ -18,8 +18,11 @@ public actor KubernetesProvider: Provider {
 
     static let resources = [
         "/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets", "/apis/apps/v1/daemonsets", "/apis/apps/v1/replicasets",
-        "/api/v1/pods", "/api/v1/nodes", "/apis/autoscaling/v2/horizontalpodautoscalers",
+        "/api/v1/pods", "/api/v1/nodes", "/apis/autoscaling/v2/horizontalpodautoscalers", "/api/v1/events",
     ]
+    /// metrics.k8s.io has no watch: it is listed at every poll, when the cluster serves it.
+    static let podMetrics = "/apis/metrics.k8s.io/v1beta1/pods"
+    var metricsAvailable = true
 
     public init(manifest: PluginManifest, context: ProviderContext) throws {
         name = context.name
@@ -37,7 +40,8 @@ public actor KubernetesProvider: Provider {
         clusterName = context.string("cluster_name") ?? config.context
         http = try ProviderHTTPClient(
             baseURL: config.server, insecure: config.insecure, timeout: context.timeout, caPEM: config.caPEM,
-            clientCertificatePEM: config.clientCertificatePEM, clientKeyPEM: config.clientKeyPEM)
+            clientCertificatePEM: config.clientCertificatePEM, clientKeyPEM: config.clientKeyPEM,
+            maxConnections: Self.resources.count + 16)
         let token = config.token
         let tokenFile = config.tokenFile
         let headers: @Sendable () throws -> [(String, String)] = {
@@ -90,6 +94,20 @@ public actor KubernetesProvider: Provider {
             }
             if let e = s.error { warnings.append("\(r): watch interrupted, showing the last known state: \(e.message)") }
             objects[r] = s.objects
+        }
+        // usage from metrics-server, when present (404: no metrics-server; not an error)
+        if metricsAvailable {
+            do {
+                let r = try await http.send(.GET, Self.podMetrics, headers: try authHeaders())
+                if r.status == 404 {
+                    metricsAvailable = false
+                } else {
+                    try Self.check(r, "GET \(Self.podMetrics)", base: http.baseURL)
+                    objects[Self.podMetrics] = (try? JSONDecoder().decode(Value.self, from: r.body))?["items"]?.arrayValue ?? []
+                }
+            } catch let e as ProviderError {
+                warnings.append("pod metrics not read: \(e.message)")
+            }
         }
         let mapping = KubernetesMapping(
             instance: name, cluster: clusterName, environment: context.environment, server: config.server, version: version,
