@@ -22,7 +22,7 @@ public final class RuleSet {
         self.directory = directory
         fingerprint = Self.fingerprint(of: directory)
         let sources = try Self.readSources(directory)
-        engine = try RuleEngine(directory: directory, displayPath: displayPath)
+        engine = try RuleEngine(directory: directory, displayPath: displayPath, sources: sources)
         self.displayPath = engine.displayDirectory
         recordGood(sources: sources)
     }
@@ -40,8 +40,9 @@ public final class RuleSet {
 
     /// Reloads now.
     public func reload() {
+        // the files are read once, here; the engines load these texts rather than reading them again
         guard let sources = try? Self.readSources(directory),
-            var candidate = try? RuleEngine(directory: directory, displayPath: displayPath)
+            var candidate = try? RuleEngine(directory: directory, displayPath: displayPath, sources: sources)
         else { return }
         var problems: [RuleLoadError] = []
         var overrides: [String: String] = [:]
@@ -57,14 +58,14 @@ public final class RuleSet {
                         message: "\(e.message) (reload refused: the last good version of this file stays in effect)"))
             }
         }
-        if !overrides.isEmpty, let kept = try? RuleEngine(directory: directory, displayPath: displayPath, sources: overrides) {
+        var effective = sources
+        for (k, v) in overrides { effective[k] = v }
+        if !overrides.isEmpty, let kept = try? RuleEngine(directory: directory, displayPath: displayPath, sources: effective) {
             candidate = kept
         }
         engine = candidate
         reloadProblems = problems
         generation += 1
-        var effective = sources
-        for (k, v) in overrides { effective[k] = v }
         recordGood(sources: effective)
     }
 

@@ -60,7 +60,9 @@ public actor AirflowProvider: Provider {
         if !dagIDs.isEmpty { dags = dags.filter { dagIDs.contains($0.dag_id ?? "") } }
         var importErrors: [AirflowAPI.ImportError] = []
         do {
-            importErrors = try await pages(AirflowAPI.ImportErrorList.self, "\(prefix)/importErrors") { $0.import_errors }
+            importErrors = try await pages(
+                AirflowAPI.ImportErrorList.self, "\(prefix)/importErrors", items: { $0.import_errors },
+                total: { $0.total_entries })
         } catch let e as ProviderError where e.kind == .forbidden || e.kind == .notFound {
             warnings.append("import errors not observed: \(e.message)")
         }
@@ -139,7 +141,7 @@ public actor AirflowProvider: Provider {
     }
 
     func listDAGs() async throws -> [AirflowAPI.DAG] {
-        try await pages(AirflowAPI.DAGList.self, "\(prefix)/dags") { $0.dags }
+        try await pages(AirflowAPI.DAGList.self, "\(prefix)/dags", items: { $0.dags }, total: { $0.total_entries })
     }
 
     /// The runs to merge for a DAG. First poll: the newest `runs_per_dag`. Later polls on Airflow 3: every
@@ -179,7 +181,9 @@ public actor AirflowProvider: Provider {
     }
 
     /// Every page of a list endpoint (`limit`/`offset`, `total_entries`; Airflow caps `limit` at 100).
-    func pages<T: Decodable, Item>(_ type: T.Type, _ path: String, items: (T) -> [Item]?) async throws -> [Item] {
+    func pages<T: Decodable, Item>(_ type: T.Type, _ path: String, items: (T) -> [Item]?, total: (T) -> Int?)
+        async throws -> [Item]
+    {
         var all: [Item] = []
         var offset = 0
         while true {
@@ -187,8 +191,7 @@ public actor AirflowProvider: Provider {
             let got = items(page) ?? []
             all += got
             offset += got.count
-            let total = (page as? AirflowAPI.DAGList)?.total_entries ?? (page as? AirflowAPI.ImportErrorList)?.total_entries
-            if got.isEmpty || offset >= (total ?? 0) || offset > 1_000_000 { return all }
+            if got.isEmpty || offset >= (total(page) ?? 0) || offset > 1_000_000 { return all }
         }
     }
 
@@ -283,7 +286,7 @@ public actor AirflowProvider: Provider {
     /// 401/403), or HTTP basic (v1).
     func authorization(refresh: Bool = false) async throws -> [(String, String)] {
         guard let user = context.string("username") else { return [] }
-        let password = try Self.secret(context)
+        let password = try context.secret(env: "password_env", file: "password_file", what: "password") ?? ""
         if v1 {
             return [("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())]
         }
@@ -293,7 +296,7 @@ public actor AirflowProvider: Provider {
         guard (200..<300).contains(r.status) else {
             throw ProviderError(
                 r.status == 401 || r.status == 403 ? .unauthorized : r.status >= 500 ? .unavailable : .invalid,
-                "POST /auth/token: \(r.status) from \(http.baseURL)\(Self.said(r)) (check username and password_env/password_file)"
+                "POST /auth/token: \(r.status) from \(http.baseURL)\(Self.message(r).isEmpty ? "" : ": " + Self.message(r)) (check username and password_env/password_file)"
             )
         }
         guard let t = (try? JSONDecoder().decode(AirflowAPI.Token.self, from: r.body))?.access_token else {
@@ -301,22 +304,6 @@ public actor AirflowProvider: Provider {
         }
         token = t
         return [("Authorization", "Bearer \(t)")]
-    }
-
-    static func secret(_ context: ProviderContext) throws -> String {
-        if let variable = context.string("password_env") {
-            guard let p = ProcessInfo.processInfo.environment[variable], !p.isEmpty else {
-                throw ProviderError(.unauthorized, "environment variable \(variable) (password_env) is not set")
-            }
-            return p
-        }
-        if let file = context.string("password_file") {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ProviderError(.unauthorized, "cannot read the password file \(file) (password_file)")
-            }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return ""
     }
 
     func send(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?, auth: Bool)
@@ -334,11 +321,7 @@ public actor AirflowProvider: Provider {
 
     func get<T: Decodable>(_ type: T.Type, _ path: String, query: [(String, String)] = []) async throws -> T {
         let r = try await send(.GET, path, query: query, body: nil, auth: true)
-        do {
-            return try JSONDecoder().decode(T.self, from: r.body)
-        } catch {
-            throw ProviderError(.malformed, "GET \(path): malformed JSON from \(http.baseURL): \(ArgoCDProvider.describe(error))")
-        }
+        return try http.decode(T.self, r, "GET \(path)")
     }
 
     func call(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [String: Any]?, auth: Bool = true)
@@ -347,30 +330,21 @@ public actor AirflowProvider: Provider {
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
         let r = try await send(method, path, query: query, body: data, auth: auth)
         if r.body.isEmpty { return .object([:]) }
-        do {
-            return try JSONDecoder().decode(Value.self, from: r.body)
-        } catch {
-            throw ProviderError(.malformed, "\(method.rawValue) \(path): malformed JSON from \(http.baseURL)")
-        }
+        return try http.decode(Value.self, r, "\(method.rawValue) \(path)")
     }
 
-    static func said(_ r: ProviderHTTPClient.Response) -> String {
+    /// Airflow's own message: v2 `detail`, v1 problem JSON `detail`/`title`.
+    static func message(_ r: ProviderHTTPClient.Response) -> String {
         let body = try? JSONDecoder().decode(AirflowAPI.ErrorBody.self, from: r.body)
-        let text = body?.message ?? String(decoding: r.body.prefix(200), as: UTF8.self)
-        return text.isEmpty ? "" : ": \(text)"
+        return body?.message ?? String(decoding: r.body.prefix(200), as: UTF8.self)
     }
 
     static func check(_ r: ProviderHTTPClient.Response, _ label: String, base: String) throws {
-        guard !(200..<300).contains(r.status) else { return }
-        let text = said(r)
-        switch r.status {
-        case 401:
-            throw ProviderError(.unauthorized, "\(label): 401 Unauthorized from \(base)\(text) (check username and password)")
-        case 403:
-            throw ProviderError(.forbidden, "\(label): 403 Forbidden from \(base)\(text) (the user's role lacks this permission)")
-        case 404: throw ProviderError(.notFound, "\(label): 404 Not Found\(text)")
-        case 408, 429, 500...599: throw ProviderError(.unavailable, "\(label): \(r.status) from \(base)\(text)")
-        default: throw ProviderError(.invalid, "\(label): \(r.status) from \(base)\(text)")
+        if let e = ProviderError.forStatus(
+            r.status, label, base: base, said: message(r), unauthorizedHint: "check username and password",
+            forbiddenHint: "the user's role lacks this permission")
+        {
+            throw e
         }
     }
 }

@@ -215,31 +215,14 @@ public actor ArgoCDProvider: Provider {
     // MARK: HTTP
 
     func headers() throws -> [(String, String)] {
-        let token: String
-        if let variable = context.string("token_env") {
-            guard let t = ProcessInfo.processInfo.environment[variable], !t.isEmpty else {
-                throw ProviderError(.unauthorized, "environment variable \(variable) (token_env) is not set")
-            }
-            token = t
-        } else if let file = context.string("token_file") {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ProviderError(.unauthorized, "cannot read the token file \(file) (token_file)")
-            }
-            token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            return []
-        }
+        guard let token = try context.secret(env: "token_env", file: "token_file", what: "token") else { return [] }
         return [("Authorization", "Bearer \(token)")]
     }
 
     func get<T: Decodable>(_ type: T.Type, _ path: String, query: [(String, String)] = []) async throws -> T {
         let response = try await http.send(.GET, path, query: query, headers: try headers())
         try Self.check(response, "GET \(path)", base: http.baseURL)
-        do {
-            return try JSONDecoder().decode(T.self, from: response.body)
-        } catch {
-            throw ProviderError(.malformed, "GET \(path): malformed JSON from \(http.baseURL): \(Self.describe(error))")
-        }
+        return try http.decode(T.self, response, "GET \(path)")
     }
 
     func call(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: [String: Any]?) async throws -> Value {
@@ -247,99 +230,18 @@ public actor ArgoCDProvider: Provider {
         let response = try await http.send(method, path, query: query, body: data, headers: try headers())
         try Self.check(response, "\(method.rawValue) \(path)", base: http.baseURL)
         if response.body.isEmpty { return .object([:]) }
-        do {
-            return try JSONDecoder().decode(Value.self, from: response.body)
-        } catch {
-            throw ProviderError(
-                .malformed, "\(method.rawValue) \(path): malformed JSON from \(http.baseURL): \(Self.describe(error))")
-        }
+        return try http.decode(Value.self, response, "\(method.rawValue) \(path)")
     }
 
     /// Maps an HTTP status to a ProviderError, with Argo CD's own message when the body has one.
     static func check(_ r: ProviderHTTPClient.Response, _ label: String, base: String) throws {
-        guard !(200..<300).contains(r.status) else { return }
         let body = try? JSONDecoder().decode(ArgoCDAPI.ErrorBody.self, from: r.body)
-        let said = body?.message ?? body?.error ?? String(decoding: r.body.prefix(200), as: UTF8.self)
-        let text = said.isEmpty ? "" : ": \(said)"
-        switch r.status {
-        case 401:
-            throw ProviderError(.unauthorized, "\(label): 401 Unauthorized from \(base)\(text) (check token_env/token_file)")
-        case 403:
-            throw ProviderError(
-                .forbidden, "\(label): 403 Forbidden from \(base)\(text) (the token's role lacks this permission)")
-        case 404:
-            throw ProviderError(.notFound, "\(label): 404 Not Found\(text)")
-        case 408, 429, 500...599:
-            throw ProviderError(.unavailable, "\(label): \(r.status) from \(base)\(text)")
-        default:
-            throw ProviderError(.invalid, "\(label): \(r.status) from \(base)\(text)")
+        if let e = ProviderError.forStatus(
+            r.status, label, base: base,
+            said: body?.message ?? body?.error ?? String(decoding: r.body.prefix(200), as: UTF8.self),
+            unauthorizedHint: "check token_env/token_file", forbiddenHint: "the token's role lacks this permission")
+        {
+            throw e
         }
-    }
-
-    static func describe(_ error: Error) -> String {
-        switch error {
-        case DecodingError.typeMismatch(let type, let c):
-            return "at \(path(c.codingPath)): expected \(type)"
-        case DecodingError.dataCorrupted(let c):
-            return c.codingPath.isEmpty
-                ? "not JSON (\(c.underlyingError.map { "\($0)" } ?? c.debugDescription))"
-                : "at \(path(c.codingPath)): \(c.debugDescription)"
-        case DecodingError.valueNotFound(_, let c):
-            return "at \(path(c.codingPath)): unexpected null"
-        case DecodingError.keyNotFound(let k, let c):
-            return "at \(path(c.codingPath)): missing \(k.stringValue)"
-        default:
-            return "\(error)"
-        }
-    }
-
-    static func path(_ keys: [CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
-    }
-}
-
-/// Checks an action's parameters against its schema (types, required, ranges, unknown keys).
-public enum ActionParams {
-    public static func validate(_ params: [String: Value], against schema: ConfigSchema, action: String) throws -> [String: Value]
-    {
-        var out = params
-        for key in params.keys where schema.property(key) == nil {
-            throw ProviderError(
-                .invalid,
-                "\(action): unknown parameter \"\(key)\" (parameters: \(schema.properties.map(\.name).joined(separator: ", ")))")
-        }
-        for r in schema.required where params[r] == nil {
-            throw ProviderError(.invalid, "\(action): parameter \"\(r)\" is required")
-        }
-        for p in schema.properties {
-            guard let v = params[p.name] else {
-                if let d = p.schema.defaultValue { out[p.name] = d }
-                continue
-            }
-            let ok: Bool
-            switch p.schema.kind {
-            case .string:
-                ok = v.stringValue != nil && (p.schema.enumValues.isEmpty || p.schema.enumValues.contains(v.stringValue!))
-            case .integer: ok = v.intValue != nil
-            case .number, .duration: ok = v.doubleValue != nil
-            case .boolean: ok = v.boolValue != nil
-            case .object, .map: ok = v.objectValue != nil
-            case .array: ok = v.arrayValue != nil
-            case .any: ok = true
-            }
-            guard ok else {
-                throw ProviderError(
-                    .invalid, "\(action): parameter \"\(p.name)\" must be a \(p.schema.kind.rawValue), got \(v.typeName)")
-            }
-            if let d = v.doubleValue, p.schema.kind == .integer || p.schema.kind == .number {
-                if let min = p.schema.minimum, d < min {
-                    throw ProviderError(.invalid, "\(action): \(p.name) must be at least \(min)")
-                }
-                if let max = p.schema.maximum, d > max {
-                    throw ProviderError(.invalid, "\(action): \(p.name) must be at most \(max)")
-                }
-            }
-        }
-        return out
     }
 }

@@ -116,6 +116,45 @@ public struct ProviderError: Error, CustomStringConvertible, Sendable, Equatable
     }
 
     public var description: String { message }
+
+    /// The error for a non-2xx HTTP answer (nil for 2xx), shared by the HTTP providers: 401 unauthorized,
+    /// 403 forbidden, 404 not found, 408/429/5xx unavailable, other 4xx invalid. `said` is the server's own
+    /// message; the hints say what to check.
+    public static func forStatus(
+        _ status: Int, _ label: String, base: String, said: String?, unauthorizedHint: String, forbiddenHint: String
+    ) -> ProviderError? {
+        guard !(200..<300).contains(status) else { return nil }
+        let text = said.map { $0.isEmpty ? "" : ": \($0)" } ?? ""
+        switch status {
+        case 401: return ProviderError(.unauthorized, "\(label): 401 Unauthorized from \(base)\(text) (\(unauthorizedHint))")
+        case 403: return ProviderError(.forbidden, "\(label): 403 Forbidden from \(base)\(text) (\(forbiddenHint))")
+        case 404: return ProviderError(.notFound, "\(label): 404 Not Found\(text)")
+        case 408, 429, 500...599: return ProviderError(.unavailable, "\(label): \(status) from \(base)\(text)")
+        default: return ProviderError(.invalid, "\(label): \(status) from \(base)\(text)")
+        }
+    }
+
+    /// Where a JSON answer did not have the expected shape: `at items[3].status: expected String`.
+    public static func describeDecoding(_ error: Error) -> String {
+        func path(_ keys: [CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
+        }
+        switch error {
+        case DecodingError.typeMismatch(let type, let c):
+            return "at \(path(c.codingPath)): expected \(type)"
+        case DecodingError.dataCorrupted(let c):
+            return c.codingPath.isEmpty
+                ? "not JSON (\(c.underlyingError.map { "\($0)" } ?? c.debugDescription))"
+                : "at \(path(c.codingPath)): \(c.debugDescription)"
+        case DecodingError.valueNotFound(_, let c):
+            return "at \(path(c.codingPath)): unexpected null"
+        case DecodingError.keyNotFound(let k, let c):
+            return "at \(path(c.codingPath)): missing \(k.stringValue)"
+        default:
+            return "\(error)"
+        }
+    }
+
     /// Worth retrying soon (5xx, timeouts, connection failures); 401/403/malformed are not.
     public var isTransient: Bool { kind == .unavailable || kind == .timeout }
 }
@@ -155,4 +194,22 @@ public struct ProviderContext: Sendable {
     public func int(_ key: String) -> Int? { settings[key]?.intValue.map { Int($0) } }
     public func double(_ key: String) -> Double? { settings[key]?.doubleValue }
     public func strings(_ key: String) -> [String] { settings[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+
+    /// A secret named by an `…_env` or `…_file` setting (`token_env`/`token_file`), read now so that a
+    /// rotated file is picked up; nil when neither is set.
+    public func secret(env envKey: String, file fileKey: String, what: String) throws -> String? {
+        if let variable = string(envKey) {
+            guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+                throw ProviderError(.unauthorized, "environment variable \(variable) (\(envKey)) is not set")
+            }
+            return value
+        }
+        if let file = string(fileKey) {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ProviderError(.unauthorized, "cannot read the \(what) file \(file) (\(fileKey))")
+            }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return nil
+    }
 }

@@ -116,6 +116,15 @@ public final class ProviderHTTPClient: @unchecked Sendable {  // `shutDown` is g
         }
     }
 
+    /// Decodes a JSON answer, or throws `malformed` saying where it went wrong.
+    public func decode<T: Decodable>(_ type: T.Type, _ r: Response, _ label: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: r.body)
+        } catch {
+            throw ProviderError(.malformed, "\(label): malformed JSON from \(baseURL): \(ProviderError.describeDecoding(error))")
+        }
+    }
+
     public func shutdown() async {
         guard
             lock.withLock({ () -> Bool in

@@ -194,16 +194,11 @@ public actor KubernetesProvider: Provider {
 
     /// A Kubernetes `Status` error as a ProviderError.
     static func check(_ r: ProviderHTTPClient.Response, _ label: String, base: String) throws {
-        guard !(200..<300).contains(r.status) else { return }
-        let v = try? JSONDecoder().decode(Value.self, from: r.body)
-        let text = v?["message"]?.stringValue.map { ": \($0)" } ?? ""
-        switch r.status {
-        case 401:
-            throw ProviderError(.unauthorized, "\(label): 401 Unauthorized from \(base)\(text) (check the kubeconfig's user)")
-        case 403: throw ProviderError(.forbidden, "\(label): 403 Forbidden\(text) (RBAC: the user needs list and watch)")
-        case 404: throw ProviderError(.notFound, "\(label): 404 Not Found\(text)")
-        case 429, 500...599: throw ProviderError(.unavailable, "\(label): \(r.status) from \(base)\(text)")
-        default: throw ProviderError(.invalid, "\(label): \(r.status)\(text)")
+        if let e = ProviderError.forStatus(
+            r.status, label, base: base, said: (try? JSONDecoder().decode(Value.self, from: r.body))?["message"]?.stringValue,
+            unauthorizedHint: "check the kubeconfig's user", forbiddenHint: "RBAC: the user needs list and watch")
+        {
+            throw e
         }
     }
 }

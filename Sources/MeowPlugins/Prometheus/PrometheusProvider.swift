@@ -144,16 +144,8 @@ public actor PrometheusProvider: Provider {
     static func number(_ d: Double) -> String { d.rounded() == d ? String(Int64(d)) : String(format: "%.3f", d) }
 
     func headers() throws -> [(String, String)] {
-        if let variable = context.string("token_env"), let t = ProcessInfo.processInfo.environment[variable], !t.isEmpty {
-            return [("Authorization", "Bearer \(t)")]
-        }
-        if let file = context.string("token_file"), let data = FileManager.default.contents(atPath: file) {
-            return [
-                (
-                    "Authorization",
-                    "Bearer " + String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                )
-            ]
+        if let token = try context.secret(env: "token_env", file: "token_file", what: "token") {
+            return [("Authorization", "Bearer \(token)")]
         }
         if let user = context.string("username") {
             let password = context.string("password_env").flatMap { ProcessInfo.processInfo.environment[$0] } ?? ""
