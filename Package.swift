@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Debian's liblua5.4 (C build). The Makefile installs liblua5.4-dev when pkg-config can't find it.
@@ -43,11 +44,22 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The durable store: action ledger, audit, approvals, history (SQLite through GRDB; an interface a
+        // PostgreSQL implementation can satisfy).
+        .target(
+            name: "MeowStore",
+            dependencies: ["MeowModel", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The action pipeline (DESIGN §6): modes, guardrails, four-eyes approvals, execution, reconciliation.
+        .target(
+            name: "MeowActions",
+            dependencies: ["MeowModel", "MeowStore", "MeowPlugins", .product(name: "Logging", package: "swift-log")]
+        ),
         // Wires the engine to providers over time: simulation runs now, the observe loop later.
         .target(
             name: "MeowRuntime",
             dependencies: [
-                "MeowModel", "MeowRules", "MeowPlugins",
+                "MeowModel", "MeowRules", "MeowPlugins", "MeowActions", "MeowStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "meow",
             dependencies: [
-                "MeowModel", "MeowRules", "MeowPlugins", "MeowAnalytics", "MeowRuntime",
+                "MeowModel", "MeowRules", "MeowPlugins", "MeowAnalytics", "MeowRuntime", "MeowActions", "MeowStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -89,6 +101,9 @@ let package = Package(
             name: "MeowRuntimeTests",
             dependencies: ["MeowRuntime", "MeowPlugins", "MeowRules", "MeowModel", "MeowTesting", "MeowDoubles"]),
         .testTarget(name: "MeowPluginsTests", dependencies: ["MeowPlugins", "MeowModel", "MeowTesting", "MeowDoubles"]),
+        .testTarget(
+            name: "MeowActionsTests",
+            dependencies: ["MeowActions", "MeowStore", "MeowPlugins", "MeowModel", "MeowRuntime", "MeowTesting"]),
         .testTarget(name: "meowTests", dependencies: ["MeowTesting", "MeowDoubles"]),
     ]
 )

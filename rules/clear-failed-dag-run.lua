@@ -11,7 +11,7 @@ remediation {
     return true
   end,
   action = "airflow.clear_failed",
-  params = function(run) return { dag_id = run.dag_id, run_id = run.run_id, include_downstream = true } end,
+  params = { include_downstream = true },
   mode = "approve",
   cooldown = "1h",
 }

@@ -1,7 +1,9 @@
 import Foundation
+import MeowActions
 import MeowModel
 import MeowPlugins
 import MeowRules
+import MeowStore
 
 /// How one provider instance is doing (`meow run` output, later `/readyz`).
 public struct InstanceStatus: Sendable, Codable, Equatable {
@@ -50,6 +52,10 @@ public enum RuntimeEvent: Sendable {
     case evaluated(revision: Int, stats: EvaluationStats, changes: [DecisionChange])
     /// Rule files changed and were reloaded; `problems` are files that kept their last good version.
     case rulesReloaded(generation: Int, rules: Int, problems: [RuleLoadError])
+    /// An action moved through the pipeline.
+    case action(ActionEvent)
+    /// Something the user should know that stops nothing (a store write that failed, ...).
+    case warning(String)
 }
 
 /// The result of `meow run --once`.
@@ -57,6 +63,8 @@ public struct OnceReport: Sendable {
     public var providers: [InstanceStatus]
     public var snapshot: Snapshot
     public var evaluation: Evaluation
+    /// What the action pipeline did in this pass.
+    public var actions: [ActionEvent]
 }
 
 /// The running system (DESIGN §1): polls every provider instance on its own schedule, keeps the
@@ -80,15 +88,28 @@ public actor Runtime {
     let rules: RuleSet
     var revision = 0
     var current: [String: Decision] = [:]
+    var lastChanges: [DecisionChange] = []
     let sink: @Sendable (RuntimeEvent) -> Void
     let dirty: AsyncStream<Void>
     let dirtyContinuation: AsyncStream<Void>.Continuation
     var random = SystemRandomNumberGenerator()
+    /// The action pipeline, when the runtime has a store.
+    public let pipeline: ActionPipeline?
+    let store: (any MeowStore)?
+    /// History already written: event ids, and the state each DAG run was recorded in.
+    var recordedEvents = Set<String>()
+    var recordedRuns: [String: String] = [:]
+    var lastPrune: Date?
 
     /// Builds every enabled instance (plugin factories) and loads the rules. Throws when an instance
     /// cannot be built (a CA file that does not parse, ...) or the rules directory can't be read.
+    ///
+    /// With a `store`, proposed actions go through the action pipeline (modes, guardrails, approvals,
+    /// ledger) and the decision, event and run history is kept there. `crashAt` is the pipeline's test
+    /// hook (`MEOW_TEST_CRASH_AT`).
     public init(
         config: MeowConfig, registry: PluginRegistry = .builtin, rulesDisplayPath: String? = nil,
+        store: (any MeowStore)? = nil, crashAt: String? = nil,
         sink: @escaping @Sendable (RuntimeEvent) -> Void = { _ in }
     ) throws {
         self.config = config
@@ -122,6 +143,18 @@ public actor Runtime {
         }
         instances = built
         order = names
+        self.store = store
+        if let store {
+            var settings = config.actions
+            settings.paused = settings.paused || config.actionsPaused
+            pipeline = ActionPipeline(
+                store: store, settings: settings, protectedEnvironments: config.protectedEnvironments,
+                targets: names.compactMap { n in
+                    built[n].map { ActionTarget(instance: n, plugin: $0.config.plugin, provider: $0.provider) }
+                }, crashAt: crashAt, sink: { sink(.action($0)) })
+        } else {
+            pipeline = nil
+        }
         rules = try RuleSet(directory: URL(fileURLWithPath: config.rulesDirectory), displayPath: rulesDisplayPath)
     }
 
@@ -161,8 +194,8 @@ public actor Runtime {
                 group.addTask { await self.poll(name) }
             }
         }
-        let evaluation = evaluate()
-        return OnceReport(providers: statuses(), snapshot: snapshot(), evaluation: evaluation)
+        let (evaluation, actions) = await evaluateAndAct()
+        return OnceReport(providers: statuses(), snapshot: snapshot(), evaluation: evaluation, actions: actions)
     }
 
     /// Runs until the task is cancelled (SIGTERM/SIGINT through the service group in `meow run`).
@@ -172,6 +205,9 @@ public actor Runtime {
                 group.addTask { await self.pollLoop(name) }
             }
             group.addTask { await self.evaluationLoop() }
+            if pipeline != nil {
+                group.addTask { await self.actionLoop() }
+            }
             if config.hotReload {
                 group.addTask { await self.reloadLoop() }
             }
@@ -200,8 +236,63 @@ public actor Runtime {
     func evaluationLoop() async {
         for await _ in dirty {
             if Task.isCancelled { return }
-            _ = evaluate()
+            _ = await evaluateAndAct()
         }
+    }
+
+    /// Every second: approvals given meanwhile (`meow actions approve` in another process), expiries,
+    /// and the history retention once an hour.
+    func actionLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+            guard let pipeline else { return }
+            let snap = snapshot()
+            await pipeline.process(decisions: decisions(), snapshot: snap)
+            await pruneIfDue()
+        }
+    }
+
+    func pruneIfDue(now: Date = Date()) async {
+        guard let store, lastPrune.map({ now.timeIntervalSince($0) >= 3600 }) ?? true else { return }
+        lastPrune = now
+        do {
+            _ = try await store.prune(
+                now: now, retention: Retention(history: config.retentionHistory, actions: config.retentionActions))
+        } catch {
+            sink(.warning("store: pruning old history failed: \(error)"))
+        }
+    }
+
+    /// Evaluates, then hands the decisions to the action pipeline and keeps the history (with a store).
+    @discardableResult
+    public func evaluateAndAct(at time: Date = Date()) async -> (Evaluation, [ActionEvent]) {
+        let evaluation = evaluate(at: time)
+        guard let store, let pipeline else { return (evaluation, []) }
+        let snap = snapshot(at: time)
+        do {
+            try await store.record(
+                decisions: lastChanges.map { DecisionHistoryRecord(at: time, change: $0.change, decision: $0.decision) })
+            var events: [Event] = []
+            var runs: [DAGRun] = []
+            for e in snap.entities {
+                switch e {
+                case .event(let ev) where !recordedEvents.contains(ev.id):
+                    recordedEvents.insert(ev.id)
+                    events.append(ev)
+                case .dagRun(let r) where r.state == "success" || r.state == "failed":
+                    if recordedRuns[r.id] != r.state {
+                        recordedRuns[r.id] = r.state
+                        runs.append(r)
+                    }
+                default: break
+                }
+            }
+            try await store.record(events: events, runs: runs)
+        } catch {
+            sink(.warning("store: could not record history: \(error)"))
+        }
+        let actions = await pipeline.process(decisions: evaluation.decisions, snapshot: snap, at: time)
+        return (evaluation, actions)
     }
 
     func reloadLoop() async {
@@ -243,22 +334,15 @@ public actor Runtime {
 
     nonisolated static func observe(_ provider: any Provider, timeout: TimeInterval) async -> Result<Observation, ProviderError> {
         do {
-            let observation = try await withThrowingTaskGroup(of: Observation.self) { group in
-                group.addTask { try await provider.observe() }
-                group.addTask {
-                    // A little grace beyond `timeout`: the provider's requests carry the same timeout, and its
-                    // own error ("connection refused by ...") says more than this cut.
-                    try await Task.sleep(for: .seconds(timeout * 1.1 + 0.2))
-                    throw ProviderError(.timeout, "no complete observation within \(String(format: "%g", timeout))s (timeout)")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
-            return .success(observation)
+            // A little grace beyond `timeout`: the provider's requests carry the same timeout, and its own
+            // error ("connection refused by ...") says more than this cut.
+            return .success(
+                try await Deadline.run(
+                    seconds: timeout * 1.1 + 0.2,
+                    message: "no complete observation within \(String(format: "%g", timeout))s (timeout)"
+                ) { try await provider.observe() })
         } catch let e as ProviderError {
             return .failure(e)
-        } catch is CancellationError {
-            return .failure(ProviderError(.timeout, "cancelled"))
         } catch {
             return .failure(ProviderError(.unavailable, "\(error)"))
         }
@@ -314,6 +398,7 @@ public actor Runtime {
             changes.append(DecisionChange(change: "resolved", decision: d))
         }
         current = next
+        lastChanges = changes
         sink(.evaluated(revision: snap.revision, stats: evaluation.stats, changes: changes))
         return evaluation
     }

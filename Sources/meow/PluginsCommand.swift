@@ -195,19 +195,11 @@ struct ConfigValidateCommand: AsyncParsableCommand {
         let results = await withTaskGroup(of: (Int, ProviderHealth).self) { group in
             for (i, (instance, provider)) in providers.enumerated() {
                 group.addTask {
-                    await withTaskGroup(of: ProviderHealth?.self) { race in
-                        race.addTask { await provider.checkHealth() }
-                        race.addTask {
-                            try? await Task.sleep(for: .seconds(instance.timeout))
-                            return Task.isCancelled
-                                ? nil
-                                : ProviderHealth(
-                                    ok: false, message: "no answer within \(String(format: "%g", instance.timeout))s (timeout)")
-                        }
-                        let first = await race.next() ?? nil
-                        race.cancelAll()
-                        return (i, first ?? ProviderHealth(ok: false, message: "cancelled"))
-                    }
+                    let message = "no answer within \(String(format: "%g", instance.timeout))s (timeout)"
+                    let health =
+                        (try? await Deadline.run(seconds: instance.timeout, message: message) { await provider.checkHealth() })
+                        ?? ProviderHealth(ok: false, message: message)
+                    return (i, health)
                 }
             }
             var out: [(Int, ProviderHealth)] = []

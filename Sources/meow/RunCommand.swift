@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeowActions
 import MeowModel
 import MeowPlugins
 import MeowRules
 import MeowRuntime
+import MeowStore
 import ServiceLifecycle
 
 struct RunCommand: AsyncParsableCommand {
@@ -17,7 +19,12 @@ struct RunCommand: AsyncParsableCommand {
             re-evaluated after every poll and reloaded when their files change (a broken edit keeps the last
             good version). SIGTERM or SIGINT stops cleanly.
 
-            --once polls every instance once, evaluates, prints the state and the decisions, and exits:
+            Proposed actions go through the action pipeline (docs/actions.md): the mode (dry-run by default),
+            guardrails, approvals (meow actions approve), execution, all recorded in the store (store.path,
+            default .meow/meow.db next to meow.yaml) with the decision history.
+
+            --once polls every instance once, evaluates, runs one pass of the action pipeline, prints the state,
+            the decisions and the actions, and exits:
             0 clean, 1 violations or rule errors, 2 bad config, 3 a provider could not be observed.
             """)
 
@@ -36,6 +43,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "With --once: how many applications the text report lists.")
     var limit: Int = 50
 
+    @Option(name: .long, help: "Override store.path of the config (the SQLite file of the ledger and history).")
+    var store: String?
+
     func run() async throws {
         var cfg: MeowConfig
         do {
@@ -52,9 +62,18 @@ struct RunCommand: AsyncParsableCommand {
         let output = self.output
         let once = self.once
         let printer = EventPrinter(output: output, quietPolls: once)
+        if let store { cfg.storePath = URL(fileURLWithPath: store).standardizedFileURL.path }
+        let opened: SQLiteStore
+        do {
+            opened = try SQLiteStore(path: cfg.storePath)
+        } catch {
+            throw InputError("\(config): store.path: \(error)")
+        }
         let runtime: Runtime
         do {
-            runtime = try Runtime(config: cfg, rulesDisplayPath: display, sink: { printer.handle($0) })
+            runtime = try Runtime(
+                config: cfg, rulesDisplayPath: display, store: opened,
+                crashAt: ProcessInfo.processInfo.environment["MEOW_TEST_CRASH_AT"], sink: { printer.handle($0) })
         } catch let e as ConfigErrors {
             throw InputError(e.description)
         }
@@ -70,7 +89,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let enabled = cfg.providers.filter(\.enabled).count
         Console.progress(
-            "meow run: \(enabled) provider instance\(enabled == 1 ? "" : "s"), \(await runtime.ruleCount) rules from \(display), actions \(cfg.actionMode.rawValue). SIGINT/SIGTERM stops."
+            "meow run: \(enabled) provider instance\(enabled == 1 ? "" : "s"), \(await runtime.ruleCount) rules from \(display), actions \(cfg.actions.mode.rawValue)\(cfg.actions.paused ? " (paused)" : ""), store \(Self.relative(cfg.storePath)). SIGINT/SIGTERM stops."
         )
         var logger = Logger(label: "meow", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
@@ -161,6 +180,22 @@ final class EventPrinter: Sendable {
                     "\(now) rules reloaded: \(rules) rules" + (problems.isEmpty ? "" : ", \(problems.count) problem(s):"))
                 for p in problems { Console.progress("  \(p.file):\(p.line ?? 0): \(p.message)") }
             }
+        case .action(let a):
+            if quietPolls { return }
+            if output == .json {
+                guard case .object(var o) = (try? ValueEncoder().encode(a)) ?? .null else { return }
+                o["event"] = .string("action")
+                o["time"] = .string(now)
+                emit(Value.object(o).jsonString())
+            } else {
+                emit("\(now) action \(a.id) \(a.state.rawValue) \(a.action) \(a.subject): \(a.message)")
+            }
+        case .warning(let w):
+            if output == .json {
+                emit(Value.object(["event": .string("warning"), "time": .string(now), "message": .string(w)]).jsonString())
+            } else {
+                Console.progress("\(now) warning: \(w)")
+            }
         }
     }
 
@@ -194,6 +229,7 @@ enum OnceRenderer {
                 "snapshot": snapshot,
                 "decisions": try ValueEncoder().encode(report.evaluation.decisions),
                 "stats": try ValueEncoder().encode(report.evaluation.stats),
+                "actions": try ValueEncoder().encode(report.actions),
             ])
             Swift.print(o.jsonString(pretty: true))
             return
@@ -278,6 +314,14 @@ enum OnceRenderer {
             DecisionReport.render(
                 report.evaluation, snapshot: report.snapshot, time: report.snapshot.observedAt ?? Date(), examples: 5,
                 title: "Rules"))
+        if !report.actions.isEmpty {
+            out.append("")
+            out.append(Console.bold("Actions (\(report.actions.count) steps)") + Console.dim("  meow actions list | show ID"))
+            for a in report.actions.prefix(limit) {
+                out.append("  #\(a.id) \(a.state.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)) \(a.action) \(a.subject): \(a.message)")
+            }
+            if report.actions.count > limit { out.append(Console.dim("  … and \(report.actions.count - limit) more")) }
+        }
         Swift.print(out.joined(separator: "\n"))
     }
 }

@@ -216,7 +216,8 @@ public actor AirflowProvider: Provider {
         case "clear_failed":
             let (dag, run) = try mapping.runID(from: request.subject)
             let body: [String: Any] = [
-                "dag_run_id": run, "dry_run": false, "only_failed": true, "include_downstream": true, "reset_dag_runs": true,
+                "dag_run_id": run, "dry_run": false, "only_failed": true,
+                "include_downstream": params["include_downstream"]?.boolValue ?? true, "reset_dag_runs": true,
             ]
             let result = try await call(.POST, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))/clearTaskInstances", body: body)
             let cleared = result["task_instances"]?.arrayValue?.compactMap { $0["task_id"]?.stringValue } ?? []

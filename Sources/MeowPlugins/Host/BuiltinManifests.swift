@@ -24,6 +24,9 @@ enum BuiltinManifests {
               - name: clear_failed
                 subject: dag_run
                 description: "Revert a failed run to its last good state: clear its failed tasks and everything downstream, so they run again (POST /dags/{dag_id}/clearTaskInstances, only_failed, include_downstream)."
+                params:
+                  properties:
+                    include_downstream: {type: boolean, default: true, description: also clear the tasks downstream of the failed ones}
               - name: mark_run
                 subject: dag_run
                 description: Set a run's state (PATCH /dags/{dag_id}/dagRuns/{run_id}).
@@ -205,8 +208,66 @@ enum BuiltinManifests {
             description: A simulated fleet (environments, clusters, applications, workloads, DAGs, series) with optional injected faults; no external service.
             implementation: builtin:simulator
             observes: [environment, cluster, application, workload, dag, dag_run, series, event]
-            # Actions (rollback, scale, clear a DAG run) arrive with the action pipeline.
-            actions: []
+            # The simulator runs the real plugins' actions on its own entities, under their qualified names: a
+            # rule's "kubernetes.scale" on a simulated workload runs here (docs/actions.md#the-simulator).
+            actions:
+              - name: kubernetes.scale
+                subject: workload
+                description: "Set the desired replicas; cpu per replica falls in proportion."
+                params:
+                  required: [replicas]
+                  properties:
+                    replicas: {type: integer, minimum: 0, maximum: 1000}
+              - name: kubernetes.restart
+                subject: workload
+                description: Rollout restart (the restartedAt annotation).
+              - name: argocd.sync
+                subject: application
+                description: Sync the application (a new Succeeded operation).
+                params:
+                  properties:
+                    revision: {type: string}
+                    prune: {type: boolean, default: false}
+                    dry_run: {type: boolean, default: false}
+              - name: argocd.rollback
+                subject: application
+                description: Roll back a bad deployment to the last good revision (the application is Healthy again).
+                params:
+                  properties:
+                    id: {type: integer, minimum: 0}
+                    prune: {type: boolean, default: false}
+                    dry_run: {type: boolean, default: false}
+              - name: argocd.refresh
+                subject: application
+                description: Compare with Git again (no change in the simulation).
+                params:
+                  properties:
+                    hard: {type: boolean, default: false}
+              - name: airflow.trigger
+                subject: dag
+                description: Trigger a manual run, which succeeds after the DAG's usual duration.
+                params:
+                  properties:
+                    conf: {type: map}
+              - name: airflow.clear_failed
+                subject: dag_run
+                description: Clear a failed run; it runs again and succeeds on try 2.
+                params:
+                  properties:
+                    include_downstream: {type: boolean, default: true}
+              - name: airflow.mark_run
+                subject: dag_run
+                description: Set a run's state.
+                params:
+                  required: [state]
+                  properties:
+                    state: {type: string, enum: [success, failed, queued]}
+              - name: airflow.pause
+                subject: dag
+                description: Pause the DAG.
+              - name: airflow.unpause
+                subject: dag
+                description: Unpause the DAG.
             config:
               type: object
               properties:
@@ -217,6 +278,7 @@ enum BuiltinManifests {
                 history: {type: duration, default: 6h, description: history of series generated before the start}
                 step: {type: duration, minimum: 1, default: 60s, description: simulation step (spacing of series values)}
                 speed: {type: number, minimum: 0.1, maximum: 100000, default: 1, description: simulated seconds per wall-clock second}
+                journal: {type: string, format: path, description: "file where executed actions are recorded (fsync'd) and replayed after a restart, as a real system keeps its changes; without it they last as long as the process"}
 
             """#
         ),

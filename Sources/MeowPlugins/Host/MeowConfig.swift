@@ -48,7 +48,12 @@ public struct MeowConfig: Sendable {
     public var reloadCheck: TimeInterval
     public var actionMode: ActionMode
     public var actionsPaused: Bool
+    /// Guardrails and approvals (`actions:`).
+    public var actions: ActionSettings
     public var storePath: String
+    /// `store.retention`, in seconds.
+    public var retentionHistory: TimeInterval
+    public var retentionActions: TimeInterval
     public var providers: [ProviderInstance]
 
     public var environmentNames: [String] { environments.map(\.name) }
@@ -76,11 +81,43 @@ public struct MeowConfig: Sendable {
             type: object
             properties:
               mode: {type: string, enum: [dry-run, approve, auto], default: dry-run, description: global action mode}
-              paused: {type: boolean, default: false, description: global pause switch for actions}
+              protected_mode: {type: string, enum: [dry-run, approve, auto], default: approve, description: "mode at least this strict in protected environments"}
+              paused: {type: boolean, default: false, description: "global pause switch for actions"}
+              timeout: {type: duration, minimum: 0.1, default: 2m, description: "limit of one action's execution"}
+              dedup_window: {type: duration, minimum: 1, default: 1h, description: "a proposal repeated within this window is the same action (rules with a cooldown use it instead)"}
+              cooldown: {type: duration, minimum: 0, default: 30m, description: "default wait after an execution before the same rule acts on the same subject again"}
+              stale_after: {type: duration, minimum: 1, default: 10m, description: "a subject observed longer ago than this is stale"}
+              rate_limit:
+                type: object
+                properties:
+                  per_rule_per_hour: {type: integer, minimum: 1, default: 10, description: "executions per rule per hour (a rule's limit.per_hour is stricter when lower)"}
+                  global_per_hour: {type: integer, minimum: 1, default: 30, description: "executions per hour in all"}
+              blast_radius:
+                type: object
+                properties:
+                  max_actions: {type: integer, minimum: 1, default: 3, description: "executions per environment within window"}
+                  protected_max_actions: {type: integer, minimum: 1, default: 1, description: "the same for protected environments (prod)"}
+                  window: {type: duration, minimum: 1, default: 10m, description: "the blast-radius window"}
+              approvals:
+                type: object
+                properties:
+                  expiry: {type: duration, minimum: 1, default: 4h, description: "an action not approved within this time expires"}
+                  required: {type: integer, minimum: 1, maximum: 5, default: 1, description: "approvals needed (each from a different person, never the requester)"}
+                  protected_required: {type: integer, minimum: 1, maximum: 5, default: 2, description: "approvals needed in protected environments"}
+              breaker:
+                type: object
+                properties:
+                  failures: {type: integer, minimum: 1, default: 3, description: "consecutive failed executions on one provider instance that stop its actions"}
+                  cooldown: {type: duration, minimum: 1, default: 15m, description: "how long the breaker stays open after the last failure"}
           store:
             type: object
             properties:
-              path: {type: string, format: path, description: SQLite file of the ledger and history (default .meow/meow.db)}
+              path: {type: string, format: path, description: "SQLite file of the ledger and history (default .meow/meow.db)"}
+              retention:
+                type: object
+                properties:
+                  history: {type: duration, minimum: 3600, default: 30d, description: "decisions, events and runs are kept this long"}
+                  actions: {type: duration, minimum: 3600, default: 90d, description: "finished actions and their ledger are kept this long"}
           providers:
             type: array
             description: provider instances
@@ -229,10 +266,16 @@ public struct MeowConfig: Sendable {
             hotReload: rules?["hot_reload"]?.boolValue ?? true, reloadCheck: rules?["reload_check"]?.doubleValue ?? 2,
             actionMode: ActionMode(rawValue: top?["actions"]?["mode"]?.stringValue ?? "dry-run") ?? .dryRun,
             actionsPaused: top?["actions"]?["paused"]?.boolValue ?? false,
+            actions: ActionSettings(top?["actions"]),
             storePath: top?["store"]?["path"]?.stringValue
                 ?? base.appendingPathComponent(".meow/meow.db").standardizedFileURL.path,
+            retentionHistory: top?["store"]?["retention"]?["history"]?.doubleValue ?? 30 * 86400,
+            retentionActions: top?["store"]?["retention"]?["actions"]?.doubleValue ?? 90 * 86400,
             providers: instances)
     }
+
+    /// Protected environments (stricter guardrails).
+    public var protectedEnvironments: Set<String> { Set(environments.filter(\.protected).map(\.name)) }
 
     /// The context a plugin factory gets for one instance.
     public func context(for instance: ProviderInstance) -> ProviderContext {
@@ -250,5 +293,56 @@ public struct MeowConfig: Sendable {
                     id: "environment/\(e.name)", name: e.name, observedAt: time, provider: "config",
                     clusters: e.clusters, promotionOrder: e.order, promotesTo: next))
         }
+    }
+}
+
+/// The `actions:` section: mode, pause, guardrails and approvals (docs/actions.md).
+public struct ActionSettings: Sendable, Equatable {
+    public var mode: MeowConfig.ActionMode = .dryRun
+    /// Protected environments use at least this mode.
+    public var protectedMode: MeowConfig.ActionMode = .approve
+    public var paused = false
+    public var timeout: TimeInterval = 120
+    public var dedupWindow: TimeInterval = 3600
+    public var cooldown: TimeInterval = 1800
+    public var staleAfter: TimeInterval = 600
+    public var perRulePerHour = 10
+    public var globalPerHour = 30
+    public var maxActions = 3
+    public var protectedMaxActions = 1
+    public var blastWindow: TimeInterval = 600
+    public var approvalExpiry: TimeInterval = 4 * 3600
+    public var requiredApprovals = 1
+    public var protectedRequiredApprovals = 2
+    public var breakerFailures = 3
+    public var breakerCooldown: TimeInterval = 900
+
+    public init() {}
+
+    /// From the validated `actions` value (defaults filled in by the schema).
+    init(_ v: Value?) {
+        guard let v else { return }
+        func d(_ a: String, _ b: String? = nil) -> Double? {
+            let x: Value? = if let b { v[a]?[b] } else { v[a] }
+            return x?.doubleValue
+        }
+        func i(_ a: String, _ b: String) -> Int? { v[a]?[b]?.intValue.map { Int($0) } }
+        mode = v["mode"]?.stringValue.flatMap(MeowConfig.ActionMode.init) ?? mode
+        protectedMode = v["protected_mode"]?.stringValue.flatMap(MeowConfig.ActionMode.init) ?? protectedMode
+        paused = v["paused"]?.boolValue ?? paused
+        timeout = d("timeout") ?? timeout
+        dedupWindow = d("dedup_window") ?? dedupWindow
+        cooldown = d("cooldown") ?? cooldown
+        staleAfter = d("stale_after") ?? staleAfter
+        perRulePerHour = i("rate_limit", "per_rule_per_hour") ?? perRulePerHour
+        globalPerHour = i("rate_limit", "global_per_hour") ?? globalPerHour
+        maxActions = i("blast_radius", "max_actions") ?? maxActions
+        protectedMaxActions = i("blast_radius", "protected_max_actions") ?? protectedMaxActions
+        blastWindow = d("blast_radius", "window") ?? blastWindow
+        approvalExpiry = d("approvals", "expiry") ?? approvalExpiry
+        requiredApprovals = i("approvals", "required") ?? requiredApprovals
+        protectedRequiredApprovals = i("approvals", "protected_required") ?? protectedRequiredApprovals
+        breakerFailures = i("breaker", "failures") ?? breakerFailures
+        breakerCooldown = d("breaker", "cooldown") ?? breakerCooldown
     }
 }

@@ -16,6 +16,10 @@ public protocol Provider: Sendable {
     func observe() async throws -> Observation
     /// Runs one of the manifest's actions on a subject (an entity id). The action pipeline calls this.
     func perform(_ request: ActionRequest) async throws -> ActionOutcome
+    /// After a crash between "executing" and the recorded result: did this request take effect? The
+    /// pipeline asks instead of repeating the call blindly. The default cannot tell (`unknown`), which
+    /// leaves the action for a person to check.
+    func reconcile(_ request: ActionRequest) async -> ReconcileVerdict
     /// A quick check that the instance answers and the credentials work (`meow config validate
     /// --connect`). The default runs one observation.
     func checkHealth() async -> ProviderHealth
@@ -25,6 +29,10 @@ public protocol Provider: Sendable {
 
 extension Provider {
     public func shutdown() async {}
+
+    public func reconcile(_ request: ActionRequest) async -> ReconcileVerdict {
+        .unknown("\(manifest.name) cannot tell whether \(request.action) on \(request.subject) took effect; check it by hand")
+    }
 
     public func checkHealth() async -> ProviderHealth {
         do {
@@ -66,12 +74,29 @@ public struct ActionRequest: Sendable, Codable, Equatable {
     /// Entity id: `application/argocd-prod/payments-api`.
     public var subject: String
     public var params: [String: Value]
+    /// The pipeline's idempotency key, when the action pipeline sends it (providers that can attach it to
+    /// the call, or record it, use it to answer `reconcile`).
+    public var key: String?
+    /// When the pipeline started the execution (recorded before the call).
+    public var startedAt: Date?
 
-    public init(action: String, subject: String, params: [String: Value] = [:]) {
+    public init(action: String, subject: String, params: [String: Value] = [:], key: String? = nil, startedAt: Date? = nil) {
         self.action = action
         self.subject = subject
         self.params = params
+        self.key = key
+        self.startedAt = startedAt
     }
+}
+
+/// The answer of `Provider.reconcile`.
+public enum ReconcileVerdict: Sendable, Equatable {
+    /// It took effect (with what shows it).
+    case done(String)
+    /// It did not: executing it now is not a repetition.
+    case notDone(String)
+    /// The provider cannot tell.
+    case unknown(String)
 }
 
 /// What an action did, as the provider reported it.

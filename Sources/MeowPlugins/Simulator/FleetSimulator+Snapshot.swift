@@ -254,6 +254,7 @@ extension FleetSimulator {
         }
         entities.append(contentsOf: tail)
         entities.append(contentsOf: dagSeries)
+        applyActionEffects(&entities, at: t)
         return Snapshot(revision: 1 + stepsTaken, observedAt: at, entities: entities)
     }
 }

@@ -41,6 +41,8 @@ public final class FleetSimulator {
     var seriesEffects: [SeriesEffect] = []
     var dagEffects: [Int: [DAGEffect]] = [:]
     var appEffects: [Int: [AppEffect]] = [:]
+    /// What executed actions changed (FleetSimulator+Actions.swift).
+    var effects = SimulatedActionEffects()
 
     static let workloadMetrics = 3  // cpu, memory, restarts
     static let dependencyMetrics = 4  // s3_latency, s3 error_rate, db_latency, db error_rate
