@@ -33,31 +33,38 @@ struct SnapshotIndex {
 extension ActionPipeline {
     // MARK: Guardrails
 
-    /// The first guardrail that refuses the action now, or nil. At execution time the rate and cooldown
-    /// limits were already checked when it was proposed; staleness, pause, blast radius and the breaker
-    /// are checked again.
-    func guardrails(_ r: ActionRecord, _ index: SnapshotIndex, now: Date, atExecution: Bool) async throws
-        -> GuardrailRefusal?
-    {
-        if let p = try await pauseReason() { return GuardrailRefusal(name: "pause", reason: p) }
+    /// The first guardrail that refuses the action now, or nil. They are checked when an action is
+    /// proposed and again right before it runs (an approval can come hours later).
+    func guardrails(_ r: ActionRecord, _ index: SnapshotIndex, now: Date) async throws -> GuardrailRefusal? {
+        // The pause stops the automation: rules' proposals are refused; a person's request may still wait
+        // for approval (execution waits for the resume either way).
+        if let p = try await pauseReason(), r.rule != "manual" || r.state == .approved {
+            return GuardrailRefusal(name: "pause", reason: p)
+        }
         guard let entity = index.entity(r.subject) else {
             return GuardrailRefusal(name: "stale", reason: "\(r.subject) is not in the current state (not observed)")
         }
         if entity.isStale {
             return GuardrailRefusal(
                 name: "stale",
-                reason: "\(r.subject) is stale: its provider \(entity.record.provider ?? "?") failed its last poll, so meow cannot see what it would change")
+                reason:
+                    "\(r.subject) is stale: its provider \(entity.record.provider ?? "?") failed its last poll, so meow cannot see what it would change"
+            )
         }
         if let seen = entity.record.observedAt, now.timeIntervalSince(seen) > settings.staleAfter {
             return GuardrailRefusal(
                 name: "stale",
-                reason: "\(r.subject) was last observed at \(Timestamp.format(seen)), more than \(Self.duration(settings.staleAfter)) ago")
+                reason:
+                    "\(r.subject) was last observed at \(Timestamp.format(seen)), more than \(Self.duration(settings.staleAfter)) ago"
+            )
         }
-        if !atExecution {
+        do {
             if r.rule != "manual" {
                 let cooldown = r.evidence["cooldown_seconds"]?.doubleValue ?? settings.cooldown
                 if cooldown > 0,
-                    try await store.executions(since: now.addingTimeInterval(-cooldown), rule: r.rule, subject: r.subject, environment: nil)
+                    try await store.executions(
+                        since: now.addingTimeInterval(-cooldown), rule: r.rule, subject: r.subject, environment: nil,
+                        excluding: r.id)
                         > 0
                 {
                     return GuardrailRefusal(
@@ -66,27 +73,31 @@ extension ActionPipeline {
                 }
                 let perRule = min(settings.perRulePerHour, r.evidence["per_hour"]?.intValue.map { Int($0) } ?? Int.max)
                 let byRule = try await store.executions(
-                    since: now.addingTimeInterval(-3600), rule: r.rule, subject: nil, environment: nil)
+                    since: now.addingTimeInterval(-3600), rule: r.rule, subject: nil, environment: nil, excluding: r.id)
                 if byRule >= perRule {
                     return GuardrailRefusal(
-                        name: "rate_rule", reason: "rule \(r.rule) has executed \(byRule) actions in the last hour (limit \(perRule))")
+                        name: "rate_rule",
+                        reason: "rule \(r.rule) has executed \(byRule) actions in the last hour (limit \(perRule))")
                 }
             }
-            let all = try await store.executions(since: now.addingTimeInterval(-3600), rule: nil, subject: nil, environment: nil)
+            let all = try await store.executions(
+                since: now.addingTimeInterval(-3600), rule: nil, subject: nil, environment: nil, excluding: r.id)
             if all >= settings.globalPerHour {
                 return GuardrailRefusal(
-                    name: "rate_global", reason: "\(all) actions executed in the last hour (global limit \(settings.globalPerHour))")
+                    name: "rate_global",
+                    reason: "\(all) actions executed in the last hour (global limit \(settings.globalPerHour))")
             }
         }
         let env = r.environment
         let protected = env.map(protectedEnvironments.contains) ?? false
         let limit = protected ? settings.protectedMaxActions : settings.maxActions
         let recent = try await store.executions(
-            since: now.addingTimeInterval(-settings.blastWindow), rule: nil, subject: nil, environment: env)
+            since: now.addingTimeInterval(-settings.blastWindow), rule: nil, subject: nil, environment: env, excluding: r.id)
         if recent >= limit {
             return GuardrailRefusal(
                 name: "blast_radius",
-                reason: "\(recent) actions executed in \(env ?? "no environment") in the last \(Self.duration(settings.blastWindow)) (limit \(limit)\(protected ? ", protected environment" : ""))"
+                reason:
+                    "\(recent) actions executed in \(env ?? "no environment") in the last \(Self.duration(settings.blastWindow)) (limit \(limit)\(protected ? ", protected environment" : ""))"
             )
         }
         if let provider = r.provider ?? entity.record.provider {
@@ -96,7 +107,8 @@ extension ActionPipeline {
             {
                 return GuardrailRefusal(
                     name: "breaker",
-                    reason: "the last \(outcomes.count) actions on \(provider) failed (circuit breaker open until \(Timestamp.format(last.at.addingTimeInterval(settings.breakerCooldown))))"
+                    reason:
+                        "the last \(outcomes.count) actions on \(provider) failed (circuit breaker open until \(Timestamp.format(last.at.addingTimeInterval(settings.breakerCooldown))))"
                 )
             }
         }
@@ -119,7 +131,7 @@ extension ActionPipeline {
                 r, to: .refused, reason: problem.message, LedgerDraft("refused", "at execution: \(problem.message)"), now: now)
         case .success(let t): routed = t
         }
-        if let g = try await guardrails(r, index, now: now, atExecution: true) {
+        if let g = try await guardrails(r, index, now: now) {
             if g.name == "pause" { return [] }
             return try await move(
                 r, to: .refused, reason: g.reason,
@@ -133,7 +145,8 @@ extension ActionPipeline {
             let running = try await store.transition(
                 r.id, from: [.approved], to: .executing, reason: "running on \(provider)",
                 ledger: LedgerDraft(
-                    "executing", "running \(r.action) on \(r.subject) through \(provider) (timeout \(Self.duration(settings.timeout)))",
+                    "executing",
+                    "running \(r.action) on \(r.subject) through \(provider) (timeout \(Self.duration(settings.timeout)))",
                     detail: ["instance": .string(provider), "action": .string(action.name), "params": .object(r.params)]),
                 at: now,
                 update: {
@@ -188,7 +201,10 @@ extension ActionPipeline {
             guard let instance = r.provider, let target = targets[instance] else {
                 events += try await move(
                     r, to: .unknown, reason: "interrupted; its provider is not configured now",
-                    LedgerDraft("unknown", "found executing after a restart; provider \(r.provider ?? "?") is not configured, so it cannot be checked"),
+                    LedgerDraft(
+                        "unknown",
+                        "found executing after a restart; provider \(r.provider ?? "?") is not configured, so it cannot be checked"
+                    ),
                     now: now)
                 continue
             }
@@ -199,13 +215,16 @@ extension ActionPipeline {
             case .done(let why):
                 events += try await move(
                     r, to: .succeeded, reason: "reconciled: \(why)",
-                    LedgerDraft("reconciled", "found executing after a restart; \(instance) shows it took effect: \(why). Not repeated."),
+                    LedgerDraft(
+                        "reconciled", "found executing after a restart; \(instance) shows it took effect: \(why). Not repeated."),
                     now: now
                 ) { $0.result = .object(["reconciled": .string(why)]) }
             case .notDone(let why):
                 events += try await move(
                     r, to: .approved, reason: "reconciled: not executed",
-                    LedgerDraft("reconciled", "found executing after a restart; \(instance) shows it did not take effect (\(why)): it runs now, once"),
+                    LedgerDraft(
+                        "reconciled",
+                        "found executing after a restart; \(instance) shows it did not take effect (\(why)): it runs now, once"),
                     now: now)
             case .unknown(let why):
                 events += try await move(
@@ -251,9 +270,11 @@ extension ActionPipeline {
         switch e {
         case .workload(let w):
             let r = w.replicas
-            return "\(w.id) has \(r?.desired ?? 0) replicas (\(r?.ready ?? 0) ready)\(w.usage?.cpu.map { String(format: ", cpu %.2f", $0) } ?? "")"
+            return
+                "\(w.id) has \(r?.desired ?? 0) replicas (\(r?.ready ?? 0) ready)\(w.usage?.cpu.map { String(format: ", cpu %.2f", $0) } ?? "")"
         case .application(let a):
-            return "\(a.id) is \(a.syncStatus ?? "?")/\(a.health ?? "?") at \(a.syncedRevision.map { String($0.prefix(7)) } ?? "?")"
+            return
+                "\(a.id) is \(a.syncStatus ?? "?")/\(a.health ?? "?") at \(a.syncedRevision.map { String($0.prefix(7)) } ?? "?")"
         case .dagRun(let r):
             return "\(r.id) is \(r.state ?? "?")"
         case .dag(let d):

@@ -126,7 +126,9 @@ public actor ActionPipeline {
     // MARK: Proposals
 
     /// The idempotency key: the same proposal within one window is the same action.
-    public static func key(rule: String, subject: String, action: String, params: [String: Value], window: TimeInterval, at now: Date)
+    public static func key(
+        rule: String, subject: String, action: String, params: [String: Value], window: TimeInterval, at now: Date
+    )
         -> String
     {
         let slot = Int64((now.timeIntervalSince1970 / max(1, window)).rounded(.down))
@@ -176,7 +178,7 @@ public actor ActionPipeline {
         if case .failure(let problem) = route(r, index) {
             return try await move(r, to: .refused, reason: problem.message, LedgerDraft("refused", problem.message), now: now)
         }
-        let guardrail = try await guardrails(r, index, now: now, atExecution: false)
+        let guardrail = try await guardrails(r, index, now: now)
         if mode.mode == .dryRun {
             let verdict = guardrail.map { "it would be refused: \($0.reason)" } ?? "the guardrails would let it through"
             return try await move(
@@ -265,7 +267,8 @@ public actor ActionPipeline {
     /// its qualified name (the simulator).
     func route(_ r: ActionRecord, _ index: SnapshotIndex) -> Result<(ActionTarget, PluginManifest.Action), RouteProblem> {
         guard let instance = r.provider ?? index.entity(r.subject)?.record.provider else {
-            return .failure(RouteProblem("no provider instance observes \(r.subject)"))
+            return .failure(
+                RouteProblem("\(r.subject) is not in the current state (not observed), so no provider instance can act on it"))
         }
         guard let target = targets[instance] else {
             return .failure(RouteProblem("provider instance \(instance) of \(r.subject) is not configured here"))
@@ -278,8 +281,9 @@ public actor ActionPipeline {
         }
         guard let action else {
             return .failure(
-                RouteProblem("\(instance) (plugin \(target.plugin)) cannot run \(r.action) (its actions: \(target.provider.manifest.actions.map(\.name).joined(separator: ", ")))"
-            ))
+                RouteProblem(
+                    "\(instance) (plugin \(target.plugin)) cannot run \(r.action) (its actions: \(target.provider.manifest.actions.map(\.name).joined(separator: ", ")))"
+                ))
         }
         do {
             _ = try ActionParams.validate(r.params, against: action.params, action: r.action)
@@ -306,7 +310,8 @@ public actor ActionPipeline {
         if settings.paused { return "actions are paused in meow.yaml (actions.paused)" }
         let p = try await store.pauseState()
         guard p.paused else { return nil }
-        return "actions were paused by \(p.by ?? "someone")\(p.at.map { " at \(Timestamp.format($0))" } ?? "")\(p.reason.map { ": \($0)" } ?? "")"
+        return
+            "actions were paused by \(p.by ?? "someone")\(p.at.map { " at \(Timestamp.format($0))" } ?? "")\(p.reason.map { ": \($0)" } ?? "")"
     }
 }
 

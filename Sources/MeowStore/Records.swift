@@ -263,9 +263,9 @@ public protocol MeowStore: Sendable {
     func reject(_ id: Int64, by approver: String, reason: String, at: Date) async throws -> ActionRecord
     func pauseState() async throws -> PauseState
     func setPaused(_ paused: Bool, by: String, reason: String, at: Date) async throws
-    /// How many actions entered `executing` since a time, for a rule, a subject, an environment or a
-    /// provider (nil: any).
-    func executions(since: Date, rule: String?, subject: String?, environment: String?) async throws -> Int
+    /// How many actions entered `executing` since a time, for a rule, a subject, an environment (nil:
+    /// any), not counting `excluding` (the action being checked, when it ran before a crash).
+    func executions(since: Date, rule: String?, subject: String?, environment: String?, excluding: Int64?) async throws -> Int
     /// The last `limit` finished executions of a provider instance (newest first).
     func recentOutcomes(provider: String, limit: Int) async throws -> [(state: ActionState, at: Date)]
     /// History.

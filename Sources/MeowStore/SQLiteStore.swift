@@ -215,34 +215,47 @@ public final class SQLiteStore: MeowStore {
     }
 
     public func approve(_ id: Int64, by approver: String, reason: String, at: Date) async throws -> ActionRecord {
-        try await pool.write { db in
-            var r = try Self.awaiting(db, id, approver: approver, reason: reason, at: at)
-            if try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM approvals WHERE action_id = ? AND approver = ?", arguments: [id, approver]) == true
-            {
-                throw ApprovalError(.alreadyApproved, "action \(id): \(approver) has approved it already; another person must")
+        // An expired action is marked so in the same transaction, which must commit: the refusal is
+        // returned, not thrown, out of it.
+        let outcome: Result<ActionRecord, ApprovalError> = try await pool.write { db in
+            do {
+                return .success(try Self.approveInTransaction(db, id, approver: approver, reason: reason, at: at))
+            } catch let e as ApprovalError where e.kind == .expired {
+                return .failure(e)
             }
-            try db.execute(
-                sql: "INSERT INTO approvals (action_id, approver, verdict, reason, at) VALUES (?, ?, 'approve', ?, ?)",
-                arguments: [id, approver, reason, at.timeIntervalSince1970])
-            let count =
-                try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM approvals WHERE action_id = ? AND verdict = 'approve'", arguments: [id]) ?? 0
-            try Self.writeLedger(
-                db, id,
-                LedgerDraft(
-                    "approval", actor: approver, "approved by \(approver) (\(count) of \(r.requiredApprovals)): \(reason)",
-                    detail: ["approver": .string(approver), "reason": .string(reason)]), at)
-            if count >= r.requiredApprovals {
-                r.state = .approved
-                r.stateReason = "approved by \(approver)"
-                r.updatedAt = at
-                try Self.save(db, r)
-                try Self.writeLedger(
-                    db, id, LedgerDraft("approved", actor: approver, "approved; waiting for execution"), at)
-            }
-            return r
         }
+        return try outcome.get()
+    }
+
+    static func approveInTransaction(_ db: Database, _ id: Int64, approver: String, reason: String, at: Date) throws
+        -> ActionRecord
+    {
+        var r = try Self.awaiting(db, id, approver: approver, reason: reason, at: at)
+        if try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM approvals WHERE action_id = ? AND approver = ?", arguments: [id, approver]) == true
+        {
+            throw ApprovalError(.alreadyApproved, "action \(id): \(approver) has approved it already; another person must")
+        }
+        try db.execute(
+            sql: "INSERT INTO approvals (action_id, approver, verdict, reason, at) VALUES (?, ?, 'approve', ?, ?)",
+            arguments: [id, approver, reason, at.timeIntervalSince1970])
+        let count =
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM approvals WHERE action_id = ? AND verdict = 'approve'", arguments: [id]) ?? 0
+        try Self.writeLedger(
+            db, id,
+            LedgerDraft(
+                "approval", actor: approver, "approved by \(approver) (\(count) of \(r.requiredApprovals)): \(reason)",
+                detail: ["approver": .string(approver), "reason": .string(reason)]), at)
+        if count >= r.requiredApprovals {
+            r.state = .approved
+            r.stateReason = "approved by \(approver)"
+            r.updatedAt = at
+            try Self.save(db, r)
+            try Self.writeLedger(
+                db, id, LedgerDraft("approved", actor: approver, "approved; waiting for execution"), at)
+        }
+        return r
     }
 
     public func reject(_ id: Int64, by approver: String, reason: String, at: Date) async throws -> ActionRecord {
@@ -253,7 +266,8 @@ public final class SQLiteStore: MeowStore {
             }
             guard r.state == .awaitingApproval || r.state == .unknown || r.state == .approved else {
                 throw ApprovalError(
-                    .notAwaiting, "action \(id) is \(r.state.rawValue); only actions awaiting approval, approved or unknown can be rejected")
+                    .notAwaiting,
+                    "action \(id) is \(r.state.rawValue); only actions awaiting approval, approved or unknown can be rejected")
             }
             try db.execute(
                 sql: "INSERT OR REPLACE INTO approvals (action_id, approver, verdict, reason, at) VALUES (?, ?, 'reject', ?, ?)",
@@ -322,10 +336,12 @@ public final class SQLiteStore: MeowStore {
 
     // MARK: Guardrail counts
 
-    public func executions(since: Date, rule: String?, subject: String?, environment: String?) async throws -> Int {
+    public func executions(since: Date, rule: String?, subject: String?, environment: String?, excluding: Int64?)
+        async throws -> Int
+    {
         try await pool.read { db in
-            var sql = "SELECT COUNT(*) FROM actions WHERE executed_at >= ?"
-            var args: [(any DatabaseValueConvertible)?] = [since.timeIntervalSince1970]
+            var sql = "SELECT COUNT(*) FROM actions WHERE executed_at >= ? AND id != ?"
+            var args: [(any DatabaseValueConvertible)?] = [since.timeIntervalSince1970, excluding ?? -1]
             if let rule {
                 sql += " AND rule = ?"
                 args.append(rule)
@@ -437,10 +453,12 @@ public final class SQLiteStore: MeowStore {
             report.runs = db.changesCount
             let terminal = ActionState.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
             try db.execute(
-                sql: "DELETE FROM ledger WHERE action_id IN (SELECT id FROM actions WHERE state IN (\(terminal)) AND updated_at < ?)",
+                sql:
+                    "DELETE FROM ledger WHERE action_id IN (SELECT id FROM actions WHERE state IN (\(terminal)) AND updated_at < ?)",
                 arguments: [actions])
             try db.execute(
-                sql: "DELETE FROM approvals WHERE action_id IN (SELECT id FROM actions WHERE state IN (\(terminal)) AND updated_at < ?)",
+                sql:
+                    "DELETE FROM approvals WHERE action_id IN (SELECT id FROM actions WHERE state IN (\(terminal)) AND updated_at < ?)",
                 arguments: [actions])
             try db.execute(sql: "DELETE FROM actions WHERE state IN (\(terminal)) AND updated_at < ?", arguments: [actions])
             report.actions = db.changesCount

@@ -41,11 +41,12 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "text or json.")
     var output: OutputFormat = .text
 
-    func open() throws -> SQLiteStore {
+    /// The store; `create` for commands that make sense before meow ever ran (pause, request).
+    func open(create: Bool = false) throws -> SQLiteStore {
         let path: String
         if let store {
             path = store
-            guard FileManager.default.fileExists(atPath: path) else {
+            guard create || FileManager.default.fileExists(atPath: path) else {
                 throw InputError("--store \(path): no such file (meow run creates it)")
             }
         } else {
@@ -59,7 +60,7 @@ struct StoreOptions: ParsableArguments {
                 throw InputError("\(error)")
             }
             path = cfg.storePath
-            guard FileManager.default.fileExists(atPath: path) else {
+            guard create || FileManager.default.fileExists(atPath: path) else {
                 throw InputError("\(config): store.path \(path) does not exist yet (meow run creates it)")
             }
         }
@@ -275,7 +276,7 @@ struct ActionsPause: AsyncParsableCommand {
     @OptionGroup var me: Identity
 
     func run() async throws {
-        let store = try where_.open()
+        let store = try where_.open(create: true)
         try await store.setPaused(true, by: try me.who(), reason: try me.why(), at: Date())
         let p = try await store.pauseState()
         if where_.output == .json { print(try Console.json(p)) } else { print("actions paused by \(p.by ?? "?"): \(p.reason ?? "")") }
@@ -288,7 +289,7 @@ struct ActionsResume: AsyncParsableCommand {
     @OptionGroup var me: Identity
 
     func run() async throws {
-        let store = try where_.open()
+        let store = try where_.open(create: true)
         try await store.setPaused(false, by: try me.who(), reason: try me.why(), at: Date())
         let p = try await store.pauseState()
         if where_.output == .json { print(try Console.json(p)) } else { print("actions resumed by \(p.by ?? "?"): \(p.reason ?? "")") }
@@ -327,7 +328,7 @@ struct ActionsRequest: AsyncParsableCommand {
                 params[k] = .string(v)
             }
         }
-        let store = try where_.open()
+        let store = try where_.open(create: true)
         let who = try me.who()
         let why = try me.why()
         let now = Date()
