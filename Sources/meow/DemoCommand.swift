@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
+import MeowActions
 import MeowModel
 import MeowPlugins
 import MeowRules
 import MeowRuntime
+import MeowStore
 
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Simulate a day of a fleet with injected faults and show what the rules find.",
@@ -14,6 +16,10 @@ struct DemoCommand: ParsableCommand {
             advances it step by step with faults injected (traffic spikes, memory leaks, slow S3, ...), and the
             standard rules run at every step. The report puts the anomalies next to the faults that were
             injected (hit / missed / false alarm), with the violations and the proposed remediations (dry-run).
+
+            Then the action pipeline runs on the fleet at the end of the day (mode approve, a store in a temporary
+            directory): the remediations are proposed, pass the guardrails, are approved by a person (the demo
+            approves as demo-oncall), executed on the simulator, and their effect is observed a few steps later.
 
               meow demo
               meow demo --apps 300 --faults 12 --seed 7 --output json
@@ -28,8 +34,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Simulation step (e.g. 5m).") var step: String = "10m"
     @Option(help: "History generated before the run starts (e.g. 6h).") var history: String = "6h"
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
+    @Option(help: "How many proposed actions the demo approves and executes.") var act: Int = 3
 
-    func run() throws {
+    func run() async throws {
         let (options, duration, step) = try SimulationSettings.parse(
             apps: apps, seed: seed, faults: faults, duration: self.duration, step: self.step, history: history)
         let engine = try RuleEngine(directory: try rulesDir.url(), displayPath: rulesDir.rules)
@@ -44,10 +51,122 @@ struct DemoCommand: ParsableCommand {
         run.run(duration: duration, step: step, onStep: { done, total in bar.update(done, total) })
         bar.finish()
         let report = DemoReport(run: run, wallSeconds: Date().timeIntervalSince(started))
+        // The report first: the actions part moves the simulation on.
+        var json = report.json
+        let text = output == .text ? report.text() : ""
+        let actions = try await DemoActions.run(run, engine: engine, approve: act)
         switch output {
-        case .json: print(try Console.json(report.json))
-        case .text: print(report.text())
+        case .json:
+            json.actions = actions
+            print(try Console.json(json))
+        case .text:
+            print(text)
+            print("")
+            print(DemoActions.text(actions))
         }
+    }
+}
+
+/// The demo's last part: the action pipeline on the simulated fleet, proposed → approved → executed →
+/// effect observed, with the ledger of each action.
+enum DemoActions {
+    struct Story: Encodable {
+        var action: ActionRecord
+        var ledger: [LedgerEntry]
+    }
+
+    struct Report: Encodable {
+        var proposed: Int
+        var refused: Int
+        var approved: Int
+        var executed: Int
+        var effectObserved: Int
+        var stories: [Story]
+        var refusals: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case proposed, refused, approved, executed, stories, refusals
+            case effectObserved = "effect_observed"
+        }
+    }
+
+    static func run(_ run: SimulationRun, engine: RuleEngine, approve: Int) async throws -> Report {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meow-demo-\(getpid())-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore(path: dir.appendingPathComponent("meow.db").path)
+        guard let manifest = PluginRegistry.builtin.plugin("simulator")?.manifest else {
+            throw InputError("the simulator plugin is missing")
+        }
+        let options = run.simulator.options
+        // The simulator is handed over to the provider (an actor); from here on only the provider uses it.
+        nonisolated(unsafe) let handed = run.simulator
+        let provider = SimulatorProvider(name: "simulator", manifest: manifest, simulator: handed)
+        var settings = ActionSettings()
+        settings.mode = .approve
+        settings.staleAfter = 2 * options.step
+        settings.requiredApprovals = 1
+        settings.protectedRequiredApprovals = 1
+        let protected: Set<String> = options.fleet.environments.last.map { [$0] } ?? []
+        let pipeline = ActionPipeline(
+            store: store, settings: settings, protectedEnvironments: protected,
+            targets: [ActionTarget(instance: "simulator", plugin: "simulator", provider: provider)])
+
+        guard var (snapshot, now) = await provider.currentSnapshot() else { throw InputError("the simulation did not run") }
+        var evaluation = engine.evaluate(snapshot, at: now)
+        await pipeline.process(decisions: evaluation.decisions, snapshot: snapshot, at: now)
+        let all = try await store.actions(states: nil, limit: 10_000)
+        let waiting = try await store.actions(states: [.awaitingApproval], limit: 10_000).reversed()
+        var chosen: [Int64] = []
+        var seenRules = Set<String>()
+        // One per rule first, so the demo shows different kinds of action.
+        for r in waiting where seenRules.insert(r.rule).inserted && chosen.count < approve { chosen.append(r.id) }
+        for r in waiting where !chosen.contains(r.id) && chosen.count < approve { chosen.append(r.id) }
+        for id in chosen {
+            _ = try await store.approve(id, by: "demo-oncall", reason: "reviewed in meow demo", at: now)
+        }
+        await pipeline.process(decisions: evaluation.decisions, snapshot: snapshot, at: now)
+        // A few steps later: the effect shows in the state, and the rules no longer propose the action.
+        await provider.advance(by: 3 * options.step)
+        guard let later = await provider.currentSnapshot() else { throw InputError("the simulation did not run") }
+        (snapshot, now) = later
+        evaluation = engine.evaluate(snapshot, at: now)
+        await pipeline.process(decisions: evaluation.decisions, snapshot: snapshot, at: now)
+
+        var stories: [Story] = []
+        for id in chosen {
+            guard let r = try await store.action(id) else { continue }
+            stories.append(Story(action: r, ledger: try await store.ledger(id)))
+        }
+        let refused = all.filter { $0.state == .refused }
+        return Report(
+            proposed: all.count, refused: refused.count, approved: chosen.count,
+            executed: stories.filter { $0.action.executedAt != nil }.count,
+            effectObserved: stories.filter { $0.ledger.contains { $0.step == "observed" } }.count, stories: stories,
+            refusals: refused.prefix(5).map { "\($0.action) on \($0.subject): \($0.stateReason ?? "")" })
+    }
+
+    static func text(_ r: Report) -> String {
+        var out: [String] = []
+        out.append(
+            Console.bold("Actions")
+                + "  (mode approve: \(r.proposed) proposed at the end of the day, \(r.refused) refused by guardrails, \(r.approved) approved by demo-oncall, \(r.executed) executed, \(r.effectObserved) with their effect observed)"
+        )
+        for line in r.refusals { out.append(Console.dim("  refused: \(line)")) }
+        if r.stories.isEmpty {
+            out.append("  no action was proposed at the end of the simulated day")
+        }
+        for s in r.stories {
+            let a = s.action
+            out.append("  #\(a.id) \(a.action) \(Value.object(a.params).jsonString()) on \(a.subject) — \(ActionsRender.state(a.state))")
+            for l in s.ledger {
+                out.append(
+                    "      \(l.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(l.actor.padding(toLength: 28, withPad: " ", startingAt: 0)) \(l.message)"
+                )
+            }
+        }
+        out.append(
+            Console.dim("Try it live: meow run --config examples/actions/meow.yaml --once, then meow actions list (docs/actions.md)"))
+        return out.joined(separator: "\n")
     }
 }
 
@@ -127,9 +246,10 @@ struct DemoReport {
         var anomalies: [Decision]
         var violations: [String: Int]
         var proposals: [Decision]
+        var actions: DemoActions.Report?
 
         enum CodingKeys: String, CodingKey {
-            case environments, steps, faults, anomalies, violations, proposals
+            case environments, steps, faults, anomalies, violations, proposals, actions
             case simulatedFrom = "simulated_from"
             case simulatedTo = "simulated_to"
             case wallSeconds = "wall_seconds"

@@ -87,6 +87,11 @@ public actor SimulatorProvider: Provider {
         simulator?.advance(by: interval)
     }
 
+    /// The simulation's snapshot now (with its revision) and its time: the demo drives it by hand.
+    public func currentSnapshot() -> (snapshot: Snapshot, now: Date)? {
+        simulator.map { ($0.snapshot(), $0.now) }
+    }
+
     public func perform(_ request: ActionRequest) async throws -> ActionOutcome {
         guard let action = manifest.action(request.action) else {
             throw ProviderError(
