@@ -158,6 +158,16 @@ public actor AirflowV1Double {
             guard let list = runs[p[1]] else { return Self.problem(404, "DAG not found", "DAG with dag_id: '\(p[1])' not found") }
             let ordered = r.parameter("order_by") == "-execution_date" ? list.reversed() : list
             return Self.page(Array(ordered), "dag_runs", r)
+        case ("GET", let p) where p.count == 4 && p[0] == "dags" && p[2] == "dagRuns":
+            guard let run = runs[p[1]]?.first(where: { $0["dag_run_id"]?.stringValue == p[3] }) else {
+                return Self.problem(404, "DAGRun not found", "DAGRun with DAG ID: '\(p[1])' and DagRun ID: '\(p[3])' not found")
+            }
+            return .json(run)
+        case ("GET", let p) where p.count == 2 && p[0] == "dags":
+            guard let dag = dags.first(where: { $0["dag_id"]?.stringValue == p[1] }) else {
+                return Self.problem(404, "DAG not found", "DAG with dag_id: '\(p[1])' not found")
+            }
+            return .json(dag)
         case ("GET", let p) where p.count == 5 && p[0] == "dags" && p[2] == "dagRuns" && p[4] == "taskInstances":
             guard let list = tasks["\(p[1])/\(p[3])"] else {
                 return Self.problem(404, "DAGRun not found", "DAGRun with DAG ID: '\(p[1])' and DagRun ID: '\(p[3])' not found")
@@ -170,8 +180,13 @@ public actor AirflowV1Double {
             }
             counter += 1
             let now = Date()
+            let runID = body["dag_run_id"]?.stringValue ?? "manual__\(Self.time(now))_\(counter)"
+            if runs[p[1]]!.contains(where: { $0["dag_run_id"]?.stringValue == runID }) {
+                return Self.problem(
+                    409, "Conflict", "DAGRun with DAG ID: '\(p[1])' and DAGRun ID: '\(runID)' already exists")
+            }
             let run: Value = .object([
-                "dag_run_id": .string("manual__\(Self.time(now))_\(counter)"), "dag_id": .string(p[1]),
+                "dag_run_id": .string(runID), "dag_id": .string(p[1]),
                 "execution_date": .string(Self.time(now)), "logical_date": .string(Self.time(now)), "start_date": .null,
                 "end_date": .null, "state": .string("queued"), "run_type": .string("manual"), "external_trigger": .bool(true),
                 "conf": body["conf"] ?? .object([:]),

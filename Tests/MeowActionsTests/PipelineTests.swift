@@ -1,6 +1,8 @@
 import Foundation
 import MeowModel
 import MeowPlugins
+import MeowRuntime
+import MeowTesting
 import Testing
 
 @testable import MeowActions
@@ -341,5 +343,65 @@ import Testing
         #expect(report.actions == 1)
         #expect(try await h.store.actions(states: nil, limit: 10).map(\.key) == ["waiting"])
         #expect(try await h.store.decisionHistory(since: .distantPast, subject: nil, limit: 10).count == 1)
+    }
+}
+
+/// The runtime with a store: decisions, events and runs go to the history; proposals to the pipeline.
+@Suite struct RuntimeStoreTests {
+    @Test func runOnceKeepsTheHistoryAndDryRunsTheProposal() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meow-runtime-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let rules = PackageRoot.url().appendingPathComponent("examples/actions/rules").path
+        let yaml = """
+            environments: [{name: dev}, {name: staging}, {name: prod, protected: true}]
+            rules: {dir: \(rules)}
+            providers:
+              - {name: sim, plugin: simulator, apps: 3, seed: 7, history: 48h, step: 5m}
+            """
+        let config = try MeowConfig.parse(yaml, file: dir.appendingPathComponent("meow.yaml").path)
+        #expect(config.actions.mode == .dryRun)
+        #expect(config.storePath == dir.appendingPathComponent(".meow/meow.db").path)
+        let store = try SQLiteStore(path: config.storePath)
+        let runtime = try Runtime(config: config, store: store)
+        let report = await runtime.runOnce()
+        #expect(report.actions.map(\.state) == [.proposed, .dryRun])
+        let action = try #require(try await store.actions(states: nil, limit: 5).first)
+        #expect(action.subject == "workload/dev-1/payments/payments-scheduler-0000")
+        #expect(action.mode == "auto")
+        let history = try await store.decisionHistory(since: .distantPast, subject: action.subject, limit: 10)
+        #expect(history.map(\.change) == ["new"])
+        #expect(history.first?.decision.rule == "scale-payments-scheduler")
+        let counts = try await store.historyCounts()
+        #expect(counts.events > 0)
+        #expect(counts.runs > 0)
+        // A second pass writes no duplicate events or runs and no new decision change.
+        _ = await runtime.runOnce()
+        #expect(try await store.historyCounts().events == counts.events)
+        #expect(try await store.decisionHistory(since: .distantPast, subject: nil, limit: 10).count == 1)
+        await runtime.shutdown()
+    }
+
+    @Test func theActionsSectionIsValidatedWithLines() throws {
+        let yaml = """
+            actions:
+              mode: yolo
+              blast_radius: {max_actions: 0}
+              approvals: {expiry: soon}
+            providers: []
+            """
+        #expect {
+            _ = try MeowConfig.parse(yaml, file: "meow.yaml")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("meow.yaml:2") && text.contains("actions.mode") && text.contains("actions.blast_radius.max_actions")
+                && text.contains("actions.approvals.expiry")
+        }
+        let ok = try MeowConfig.parse(
+            "actions: {mode: auto, cooldown: 5m, blast_radius: {protected_max_actions: 2}}\nproviders: []\n", file: "m.yaml")
+        #expect(ok.actions.mode == .auto)
+        #expect(ok.actions.cooldown == 300)
+        #expect(ok.actions.protectedMaxActions == 2)
+        #expect(ok.actions.maxActions == 3)
+        #expect(ok.actions.protectedRequiredApprovals == 2)
     }
 }

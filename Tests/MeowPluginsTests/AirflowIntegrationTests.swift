@@ -131,8 +131,20 @@ struct AirflowIntegrationTests {
         defer { Task { await p.shutdown() } }
         _ = try await p.observe()
         let before = runs(try await p.observe(), of: "meow_ok").count
-        let out = try await p.perform(ActionRequest(action: "trigger", subject: "dag/airflow-test/meow_ok"))
+        // Named after the pipeline's idempotency key: reconcile finds it, and a second call is refused.
+        let trigger = ActionRequest(action: "trigger", subject: "dag/airflow-test/meow_ok", key: "k-\(UUID().uuidString)")
+        guard case .notDone = await p.reconcile(trigger) else {
+            Issue.record("not triggered yet")
+            return
+        }
+        let out = try await p.perform(trigger)
         let id = try #require(out.details["dag_run_id"]?.stringValue)
+        #expect(id == trigger.keyName)
+        guard case .done = await p.reconcile(trigger) else {
+            Issue.record("triggered: reconcile must find run \(id)")
+            return
+        }
+        await #expect(throws: ProviderError.self) { _ = try await p.perform(trigger) }
         // the new run arrives through the incremental query, and the older runs are kept
         let o = try await observe(p) { o in runs(o, of: "meow_ok").first { $0.runId == id }?.state == "success" }
         #expect(runs(o, of: "meow_ok").count == before + 1)
@@ -142,8 +154,11 @@ struct AirflowIntegrationTests {
     @Test func pauseAndUnpauseAreObservedBack() async throws {
         let p = try provider()
         defer { Task { await p.shutdown() } }
-        let out = try await p.perform(ActionRequest(action: "pause", subject: "dag/airflow-test/meow_ok"))
+        let pause = ActionRequest(action: "pause", subject: "dag/airflow-test/meow_ok")
+        #expect(await p.reconcile(pause) == .notDone("meow_ok is not paused"))
+        let out = try await p.perform(pause)
         #expect(out.ok && out.details["is_paused"] == .bool(true))
+        #expect(await p.reconcile(pause) == .done("meow_ok is paused"))
         #expect(dags(try await p.observe())["meow_ok"]?.paused == true)
         _ = try await p.perform(ActionRequest(action: "unpause", subject: "dag/airflow-test/meow_ok"))
         #expect(dags(try await p.observe())["meow_ok"]?.paused == false)

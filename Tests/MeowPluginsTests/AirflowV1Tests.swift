@@ -105,10 +105,19 @@ import Testing
                     false
                 }
             })
+        // with the pipeline's key, the run is named after it and reconcile finds it
+        let keyed = ActionRequest(action: "trigger", subject: "dag/airflow-v1/billing_daily", key: "rule|subject|window")
+        #expect(await p.reconcile(keyed) == .notDone("billing_daily has no run \(keyed.keyName!)"))
+        let k = try await p.perform(keyed)
+        #expect(k.details["dag_run_id"]?.stringValue == keyed.keyName)
+        #expect(await p.reconcile(keyed) == .done("run \(keyed.keyName!) of billing_daily exists (queued)"))
         // pause with update_mask
-        let paused = try await p.perform(ActionRequest(action: "pause", subject: "dag/airflow-v1/billing_daily"))
+        let pause = ActionRequest(action: "pause", subject: "dag/airflow-v1/billing_daily")
+        #expect(await p.reconcile(pause) == .notDone("billing_daily is not paused"))
+        let paused = try await p.perform(pause)
         #expect(paused.details["is_paused"] == .bool(true))
         #expect(await double.requests.last?.parameter("update_mask") == "is_paused")
+        #expect(await p.reconcile(pause) == .done("billing_daily is paused"))
         // clear the newest failed run: the failed task only (nothing downstream of it here)
         let failed = try #require(
             o.entities.compactMap { e -> DAGRun? in

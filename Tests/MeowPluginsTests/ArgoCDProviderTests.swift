@@ -313,6 +313,14 @@ import Testing
         defer { Task { await double.stop() } }
         let p = try await provider(double, settings: ["revision_metadata": .int(0)])
         defer { Task { await p.shutdown() } }
+        // reconcile before and after: has a sync started since the call?
+        let syncRequest = ActionRequest(
+            action: "sync", subject: "application/argocd-prod/billing-worker-prod", params: ["revision": .string("abc123")],
+            key: "k", startedAt: Date().addingTimeInterval(-0.5))
+        guard case .notDone = await p.reconcile(syncRequest) else {
+            Issue.record("no sync yet: reconcile must say not done")
+            return
+        }
         // sync to a revision
         let out = try await p.perform(
             ActionRequest(
@@ -321,6 +329,11 @@ import Testing
         #expect(out.details["revision"] == .string("abc123"))
         let body = try #require(await double.requests.last?.body)
         #expect(body["revision"] == .string("abc123") && body["prune"] == .bool(false) && body["dryRun"] == .bool(false))
+        guard case .done(let why) = await p.reconcile(syncRequest) else {
+            Issue.record("after the sync, reconcile must say done")
+            return
+        }
+        #expect(why.contains("phase Succeeded"))
         var billing = try #require(apps(try await p.observe())["application/argocd-prod/billing-worker-prod"])
         #expect(billing.syncStatus == "Synced" && billing.syncedRevision == "abc123" && billing.history?.count == 4)
         // rollback is refused while automated sync is on (Argo CD's rule), with Argo CD's message

@@ -269,12 +269,23 @@ import Testing
         let p = try await provider(d)
         defer { Task { await p.shutdown() } }
         _ = try await p.observe()
-        let scaled = try await p.perform(
-            ActionRequest(action: "scale", subject: "workload/prod/payments/api", params: ["replicas": .int(2)]))
+        let scale = ActionRequest(action: "scale", subject: "workload/prod/payments/api", params: ["replicas": .int(2)])
+        #expect(await p.reconcile(scale) == .notDone("the scale subresource shows 3 replicas, not 2"))
+        let scaled = try await p.perform(scale)
+        #expect(await p.reconcile(scale) == .done("the scale subresource shows 2 replicas"))
         #expect(scaled.ok && scaled.details["replicas"] == .int(2))
         let o = try await observe(p) { workloads($0)["workload/prod/payments/api"]?.replicas?.desired == 2 }
         #expect(workloads(o)["workload/prod/payments/api"]?.replicas?.desired == 2)
-        _ = try await p.perform(ActionRequest(action: "restart", subject: "workload/prod/payments/api"))
+        let restart = ActionRequest(action: "restart", subject: "workload/prod/payments/api", startedAt: Date().addingTimeInterval(-0.5))
+        guard case .notDone = await p.reconcile(restart) else {
+            Issue.record("not restarted yet")
+            return
+        }
+        _ = try await p.perform(restart)
+        guard case .done = await p.reconcile(restart) else {
+            Issue.record("restarted: reconcile must say done")
+            return
+        }
         let restarted = await d.object(kind: "Deployment", namespace: "payments", name: "api")
         #expect(
             restarted?["spec"]?["template"]?["metadata"]?["annotations"]?["kubectl.kubernetes.io/restartedAt"]?.stringValue != nil

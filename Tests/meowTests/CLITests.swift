@@ -169,6 +169,29 @@ struct CLI {
         #expect(try CLI.run(["demo", "--duration", "soon"]).status == 2)
     }
 
+    /// The demo ends with the action pipeline: proposed → approved → executed → effect observed.
+    @Test func demoRunsActionsThroughThePipelineToTheirObservedEffect() throws {
+        let r = try CLI.run(["demo", "--apps", "20", "--duration", "6h", "--act", "3", "--output", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let actions = try #require(try r.json()["actions"] as? [String: Any])
+        #expect((actions["proposed"] as? Int ?? 0) >= 3)
+        #expect(actions["approved"] as? Int == 3)
+        #expect(actions["executed"] as? Int == 3)
+        #expect(actions["effect_observed"] as? Int == 3)
+        let stories = try #require(actions["stories"] as? [[String: Any]])
+        for story in stories {
+            let steps = (story["ledger"] as? [[String: Any]] ?? []).compactMap { $0["step"] as? String }
+            #expect(steps == ["proposed", "awaiting_approval", "approval", "approved", "executing", "succeeded", "observed"])
+            let ledger = story["ledger"] as? [[String: Any]] ?? []
+            #expect(ledger.first { $0["step"] as? String == "approval" }?["actor"] as? String == "demo-oncall")
+            #expect((ledger.last?["message"] as? String)?.contains("no longer proposes it") == true)
+            #expect((story["action"] as? [String: Any])?["state"] as? String == "succeeded")
+        }
+        let text = try CLI.run(["demo", "--apps", "20", "--duration", "6h"])
+        #expect(text.stdout.contains("approved by demo-oncall"))
+        #expect(text.stdout.contains("observed"))
+    }
+
     @Test func simulateFleetStreamsJSONLinesWithTimes() throws {
         let truth = tmp.appendingPathComponent("truth.json")
         let r = try CLI.run([

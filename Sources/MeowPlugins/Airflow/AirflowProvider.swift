@@ -209,6 +209,8 @@ public actor AirflowProvider: Provider {
             let dag = try mapping.dagID(from: request.subject)
             var body: [String: Any] = ["conf": (params["conf"].map { Self.any($0) }) ?? [String: Any]()]
             if !v1 { body["logical_date"] = NSNull() }
+            // Named after the pipeline's idempotency key, so that `reconcile` can find it after a crash.
+            if let name = request.keyName { body["dag_run_id"] = name }
             let run = try await call(.POST, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))/dagRuns", body: body)
             return ActionOutcome(
                 ok: true, message: "triggered \(dag): run \(run["dag_run_id"]?.stringValue ?? "?")",
@@ -244,6 +246,35 @@ public actor AirflowProvider: Provider {
                 details: .object(["is_paused": result["is_paused"] ?? .null]))
         default:
             throw ProviderError(.invalid, "airflow action \"\(action.name)\" is declared but not implemented")
+        }
+    }
+
+    /// After a crash mid-call: a triggered run exists under the key's name; a DAG is paused or not.
+    public func reconcile(_ request: ActionRequest) async -> ReconcileVerdict {
+        do {
+            switch request.action {
+            case "trigger":
+                let dag = try mapping.dagID(from: request.subject)
+                guard let name = request.keyName else { return .unknown("no idempotency key, so no run name to look up") }
+                do {
+                    let run = try await call(
+                        .GET, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))/dagRuns/\(ProviderHTTPClient.segment(name))",
+                        body: nil)
+                    return .done("run \(name) of \(dag) exists (\(run["state"]?.stringValue ?? "?"))")
+                } catch let e as ProviderError where e.kind == .notFound {
+                    return .notDone("\(dag) has no run \(name)")
+                }
+            case "pause", "unpause":
+                let dag = try mapping.dagID(from: request.subject)
+                let info = try await call(.GET, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))", body: nil)
+                let want = request.action == "pause"
+                return info["is_paused"]?.boolValue == want
+                    ? .done("\(dag) is \(want ? "paused" : "not paused")") : .notDone("\(dag) is \(want ? "not paused" : "paused")")
+            default:
+                return .unknown("airflow cannot tell whether \(request.action) took effect; check the run's task instances")
+            }
+        } catch {
+            return .unknown("could not ask Airflow: \(error)")
         }
     }
 

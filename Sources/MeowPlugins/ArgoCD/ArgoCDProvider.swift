@@ -203,6 +203,30 @@ public actor ArgoCDProvider: Provider {
         }
     }
 
+    /// After a crash mid-call: Argo CD's operation state shows a sync or rollback started at or after
+    /// the call.
+    public func reconcile(_ request: ActionRequest) async -> ReconcileVerdict {
+        guard request.action == "sync" || request.action == "rollback" else {
+            return .unknown("argocd cannot tell whether \(request.action) took effect; check it by hand")
+        }
+        guard let since = request.startedAt else { return .unknown("no start time to compare with") }
+        do {
+            let (appName, appNamespace) = try mapping.applicationName(from: request.subject)
+            var query: [(String, String)] = []
+            if let appNamespace { query.append(("appNamespace", appNamespace)) }
+            let app = try await call(.GET, "/api/v1/applications/\(ProviderHTTPClient.segment(appName))", query: query, body: nil)
+            let op = app["status"]?["operationState"]
+            let started = op?["startedAt"]?.stringValue
+            // Argo CD's times have second precision.
+            if let started, let t = Timestamp.parse(started), t >= since.addingTimeInterval(-1) {
+                return .done("Argo CD shows an operation started at \(started), phase \(op?["phase"]?.stringValue ?? "?")")
+            }
+            return .notDone("Argo CD's last operation started at \(started ?? "never"), before the call")
+        } catch {
+            return .unknown("could not ask Argo CD: \(error)")
+        }
+    }
+
     static func operationDetails(_ app: Value) -> Value {
         var d: [String: Value] = [:]
         if let phase = app["status"]?["operationState"]?["phase"] { d["phase"] = phase }

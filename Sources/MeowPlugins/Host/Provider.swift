@@ -89,6 +89,21 @@ public struct ActionRequest: Sendable, Codable, Equatable {
     }
 }
 
+extension ActionRequest {
+    /// A name derived from the idempotency key (`meow__` and 16 hex digits of its FNV-1a hash), for
+    /// providers that can name what they create (an Airflow run id): the same action, the same name.
+    public var keyName: String? {
+        guard let key else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return "meow__" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
 /// The answer of `Provider.reconcile`.
 public enum ReconcileVerdict: Sendable, Equatable {
     /// It took effect (with what shows it).

@@ -129,25 +129,7 @@ public actor KubernetesProvider: Provider {
             throw ProviderError(.invalid, "kubernetes has no action \"\(request.action)\"")
         }
         let params = try ActionParams.validate(request.params, against: action.params, action: action.name)
-        let prefix = "workload/\(clusterName)/"
-        let parts =
-            request.subject.hasPrefix(prefix)
-            ? request.subject.dropFirst(prefix.count).split(separator: "/").map(String.init) : []
-        guard parts.count == 2 else {
-            throw ProviderError(
-                .invalid,
-                "\(request.subject) is not a workload of cluster \(clusterName) (workload/\(clusterName)/<namespace>/<name>)")
-        }
-        let (namespace, workload) = (parts[0], parts[1])
-        var kind = "deployments"
-        for k in ["deployments", "statefulsets", "daemonsets"] {
-            if await informers["/apis/apps/v1/\(k)"]!.snapshot.objects.contains(where: {
-                $0["metadata"]?["namespace"]?.stringValue == namespace && $0["metadata"]?["name"]?.stringValue == workload
-            }) {
-                kind = k
-            }
-        }
-        let base = "/apis/apps/v1/namespaces/\(namespace)/\(kind)/\(workload)"
+        let (namespace, workload, kind, base) = try await workloadPath(request.subject)
         switch action.name {
         case "scale":
             guard kind != "daemonsets" else {
@@ -182,6 +164,62 @@ public actor KubernetesProvider: Provider {
         default:
             throw ProviderError(.invalid, "kubernetes action \"\(action.name)\" is declared but not implemented")
         }
+    }
+
+    /// Namespace, name, resource (deployments, statefulsets, daemonsets) and API path of a workload id.
+    func workloadPath(_ subject: String) async throws -> (String, String, String, String) {
+        let prefix = "workload/\(clusterName)/"
+        let parts = subject.hasPrefix(prefix) ? subject.dropFirst(prefix.count).split(separator: "/").map(String.init) : []
+        guard parts.count == 2 else {
+            throw ProviderError(
+                .invalid, "\(subject) is not a workload of cluster \(clusterName) (workload/\(clusterName)/<namespace>/<name>)")
+        }
+        let (namespace, workload) = (parts[0], parts[1])
+        var kind = "deployments"
+        for k in ["deployments", "statefulsets", "daemonsets"] {
+            if await informers["/apis/apps/v1/\(k)"]!.snapshot.objects.contains(where: {
+                $0["metadata"]?["namespace"]?.stringValue == namespace && $0["metadata"]?["name"]?.stringValue == workload
+            }) {
+                kind = k
+            }
+        }
+        return (namespace, workload, kind, "/apis/apps/v1/namespaces/\(namespace)/\(kind)/\(workload)")
+    }
+
+    /// After a crash mid-call: the scale subresource shows the requested replicas, or the pod template
+    /// carries a restartedAt at or after the call.
+    public func reconcile(_ request: ActionRequest) async -> ReconcileVerdict {
+        do {
+            let (_, _, _, base) = try await workloadPath(request.subject)
+            switch request.action {
+            case "scale":
+                guard let want = request.params["replicas"]?.intValue else { return .unknown("no replicas in the request") }
+                let scale = try await get("\(base)/scale")
+                let have = scale["spec"]?["replicas"]?.intValue
+                return have == want
+                    ? .done("the scale subresource shows \(want) replicas")
+                    : .notDone("the scale subresource shows \(have.map(String.init) ?? "no") replicas, not \(want)")
+            case "restart":
+                let object = try await get(base)
+                let stamp = object["spec"]?["template"]?["metadata"]?["annotations"]?["kubectl.kubernetes.io/restartedAt"]?
+                    .stringValue
+                guard let since = request.startedAt else { return .unknown("no start time to compare with") }
+                if let stamp, let t = Timestamp.parse(stamp), t >= since.addingTimeInterval(-1) {
+                    return .done("the pod template was restarted at \(stamp)")
+                }
+                return .notDone("the pod template's restartedAt is \(stamp ?? "unset"), before the call")
+            default:
+                return .unknown("kubernetes cannot tell whether \(request.action) took effect; check it by hand")
+            }
+        } catch {
+            return .unknown("could not ask the API server: \(error)")
+        }
+    }
+
+    func get(_ path: String) async throws -> Value {
+        let r = try await http.send(.GET, path, headers: try authHeaders())
+        try Self.check(r, "GET \(path)", base: http.baseURL)
+        return (try? JSONDecoder().decode(Value.self, from: r.body)) ?? .object([:])
     }
 
     func patch(_ path: String, _ body: [String: Any]) async throws -> Value {
