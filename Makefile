@@ -5,7 +5,7 @@ BIN_DEBUG := .build/debug/meow
 BIN_RELEASE := .build/release/meow
 DEMO_DIR := .build/demo
 
-.PHONY: all build release demo test bench deps pydeps lua clean help
+.PHONY: all build release demo test bench deps pydeps lua sqlite clean help
 
 all: build
 
@@ -23,11 +23,19 @@ lua:
 	fi
 	@pkg-config --exists lua5.4 || { echo "error: lua5.4 still not found by pkg-config"; exit 1; }
 
+# SQLite's headers for the store (GRDB links the system's libsqlite3); installed only when missing.
+sqlite:
+	@if [ ! -f /usr/include/sqlite3.h ]; then \
+	  echo "installing libsqlite3-dev (SQLite headers for the store) ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libsqlite3-dev >/dev/null; \
+	fi
+
 # Python's jsonschema checks generated snapshots against docs/schema/snapshot.schema.json in the tests.
 pydeps:
 	@python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
 
-deps: lua
+deps: lua sqlite
 
 build: deps
 	$(SWIFT) build

@@ -151,9 +151,10 @@ enum ActionsRender {
             for a in approvals { out.append("  \(Timestamp.format(a.at))  \(a.verdict) by \(a.approver): \(a.reason)") }
         }
         out.append(Console.bold("Ledger") + Console.dim("  (each step written before it happened)"))
+        let actorWidth = ledger.map(\.actor.count).max() ?? 4
         for l in ledger {
             out.append(
-                "  \(Timestamp.format(l.at))  \(l.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(l.actor.padding(toLength: 22, withPad: " ", startingAt: 0)) \(l.message)"
+                "  \(Timestamp.format(l.at))  \(l.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(l.actor.padding(toLength: actorWidth, withPad: " ", startingAt: 0))  \(l.message)"
             )
         }
         return out.joined(separator: "\n")

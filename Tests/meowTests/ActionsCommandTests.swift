@@ -110,6 +110,25 @@ import Testing
         #expect(audit.stdout.contains("bob"))
     }
 
+    /// The docs' live flow: a running `meow run` executes an approval given from another terminal.
+    @Test func aRunningMeowExecutesAnApprovalGivenElsewhere() async throws {
+        let dir = try example(mode: "approve")
+        let config = dir.appendingPathComponent("meow.yaml").path
+        let running = try CLI.start(["run", "--config", config, "--output", "json"])
+        defer { running.terminate() }
+        let waiting = try await running.waitForLine(timeout: 60) {
+            $0.contains("\"event\":\"action\"") && $0.contains("\"state\":\"awaiting_approval\"")
+        }
+        #expect(waiting.contains("\"subject\":\"\(Self.workload)\""))
+        let approved = try await meow(["actions", "approve", "1", "--as", "bob", "--reason", "go"], dir)
+        #expect(approved.status == 0, "\(approved.stderr)")
+        _ = try await running.waitForLine(timeout: 60) { $0.contains("\"state\":\"succeeded\"") }
+        _ = try await running.waitForLine(timeout: 60) { $0.contains("no longer proposes it") }
+        running.terminate()
+        #expect(try await running.wait(timeout: 30) == 0)
+        #expect(try journal(dir).count == 1)
+    }
+
     @Test func manualRequestsNeedSomeoneElseAndPauseStopsEverything() async throws {
         let dir = try example(mode: "auto")
         let request = try await meow(
