@@ -164,7 +164,9 @@ enum ActionsRender {
 struct ActionsList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "Actions, newest first.")
     @OptionGroup var where_: StoreOptions
-    @Option(name: .long, help: "Only actions in this state (repeatable): \(ActionState.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        name: .long,
+        help: "Only actions in this state (repeatable): \(ActionState.allCases.map(\.rawValue).joined(separator: ", ")).")
     var state: [String] = []
     @Option(name: .long, help: "At most this many.") var limit = 50
 
@@ -280,7 +282,11 @@ struct ActionsPause: AsyncParsableCommand {
         let store = try where_.open(create: true)
         try await store.setPaused(true, by: try me.who(), reason: try me.why(), at: Date())
         let p = try await store.pauseState()
-        if where_.output == .json { print(try Console.json(p)) } else { print("actions paused by \(p.by ?? "?"): \(p.reason ?? "")") }
+        if where_.output == .json {
+            print(try Console.json(p))
+        } else {
+            print("actions paused by \(p.by ?? "?"): \(p.reason ?? "")")
+        }
     }
 }
 
@@ -293,7 +299,11 @@ struct ActionsResume: AsyncParsableCommand {
         let store = try where_.open(create: true)
         try await store.setPaused(false, by: try me.who(), reason: try me.why(), at: Date())
         let p = try await store.pauseState()
-        if where_.output == .json { print(try Console.json(p)) } else { print("actions resumed by \(p.by ?? "?"): \(p.reason ?? "")") }
+        if where_.output == .json {
+            print(try Console.json(p))
+        } else {
+            print("actions resumed by \(p.by ?? "?"): \(p.reason ?? "")")
+        }
     }
 }
 
@@ -369,7 +379,8 @@ struct ActionsResolve: AsyncParsableCommand {
                 ledger: LedgerDraft("resolved", actor: who, "checked by hand: \(to.rawValue): \(why)"), at: Date(),
                 update: { $0.finishedAt = Date() })
         else {
-            Console.error("action \(id) is not unknown (only interrupted actions the provider could not check are resolved by hand)")
+            Console.error(
+                "action \(id) is not unknown (only interrupted actions the provider could not check are resolved by hand)")
             throw ExitCode(1)
         }
         if where_.output == .json { print(try Console.json(r)) } else { print("action \(r.id): \(r.state.rawValue)") }
@@ -392,7 +403,9 @@ struct ActionsAudit: AsyncParsableCommand {
             return
         }
         for l in entries {
-            print("\(Timestamp.format(l.at))  #\(l.actionID)  \(l.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(l.actor): \(l.message)")
+            print(
+                "\(Timestamp.format(l.at))  #\(l.actionID)  \(l.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(l.actor): \(l.message)"
+            )
         }
     }
 }

@@ -157,7 +157,8 @@ enum DemoActions {
         }
         for s in r.stories {
             let a = s.action
-            out.append("  #\(a.id) \(a.action) \(Value.object(a.params).jsonString()) on \(a.subject) — \(ActionsRender.state(a.state))")
+            out.append(
+                "  #\(a.id) \(a.action) \(Value.object(a.params).jsonString()) on \(a.subject) — \(ActionsRender.state(a.state))")
             for l in s.ledger {
                 out.append(
                     "      \(l.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(l.actor.padding(toLength: 28, withPad: " ", startingAt: 0)) \(l.message)"
@@ -165,7 +166,8 @@ enum DemoActions {
             }
         }
         out.append(
-            Console.dim("Try it live: meow run --config examples/actions/meow.yaml --once, then meow actions list (docs/actions.md)"))
+            Console.dim(
+                "Try it live: meow run --config examples/actions/meow.yaml --once, then meow actions list (docs/actions.md)"))
         return out.joined(separator: "\n")
     }
 }

@@ -318,7 +318,9 @@ enum OnceRenderer {
             out.append("")
             out.append(Console.bold("Actions (\(report.actions.count) steps)") + Console.dim("  meow actions list | show ID"))
             for a in report.actions.prefix(limit) {
-                out.append("  #\(a.id) \(a.state.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)) \(a.action) \(a.subject): \(a.message)")
+                out.append(
+                    "  #\(a.id) \(a.state.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)) \(a.action) \(a.subject): \(a.message)"
+                )
             }
             if report.actions.count > limit { out.append(Console.dim("  … and \(report.actions.count - limit) more")) }
         }

@@ -158,7 +158,10 @@ import Testing
         #expect(a.state == .awaitingApproval)
         #expect(a.environment == "prod")
         #expect(a.requiredApprovals == 2)
-        await #expect(throws: ApprovalError(.fourEyes, "action \(r.id) was requested by alice: four-eyes rule, someone else must approve it")) {
+        await #expect(
+            throws: ApprovalError(
+                .fourEyes, "action \(r.id) was requested by alice: four-eyes rule, someone else must approve it")
+        ) {
             _ = try await h.store.approve(r.id, by: "alice", reason: "lgtm", at: h.now)
         }
         a = try await h.store.approve(r.id, by: "bob", reason: "checked the diff", at: h.now)
@@ -284,10 +287,13 @@ import Testing
         await p.process(decisions: [Harness.proposal(params: ["revision": "v9"])], snapshot: h.snapshot(), at: h.now)
         let r = try await h.only()
         _ = try await h.store.approve(r.id, by: "bob", reason: "diff reviewed", at: h.now.addingTimeInterval(30))
-        await p.process(decisions: [Harness.proposal(params: ["revision": "v9"])], snapshot: h.snapshot(revision: 2), at: h.now.addingTimeInterval(31))
+        await p.process(
+            decisions: [Harness.proposal(params: ["revision": "v9"])], snapshot: h.snapshot(revision: 2),
+            at: h.now.addingTimeInterval(31))
         await p.process(decisions: [], snapshot: h.snapshot(revision: 3), at: h.now.addingTimeInterval(40))
         let ledger = try await h.store.ledger(r.id)
-        #expect(ledger.map(\.step) == ["proposed", "awaiting_approval", "approval", "approved", "executing", "succeeded", "observed"])
+        #expect(
+            ledger.map(\.step) == ["proposed", "awaiting_approval", "approval", "approved", "executing", "succeeded", "observed"])
         #expect(ledger.map(\.actor) == ["rule:sync-drift", "meow", "bob", "bob", "meow", "meow", "meow"])
         #expect(ledger[0].detail["decision"]?["rule"] == "sync-drift")
         #expect(ledger[0].detail["decision"]?["evidence"]?["reason"] == "drifted")
@@ -313,7 +319,8 @@ import Testing
             ledger: LedgerDraft("proposed", "x"), at: h.now)
         let again = try SQLiteStore(path: h.store.path)
         #expect(try await again.actions(states: nil, limit: 5).first?.params["n"] == 1)
-        let migrations = try await again.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        let migrations = try await again.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        }
         #expect(migrations.count == 1)
     }
 
@@ -326,7 +333,8 @@ import Testing
         let old = h.now.addingTimeInterval(-40 * 86400)
         let d = Harness.proposal()
         try await h.store.record(decisions: [
-            DecisionHistoryRecord(at: old, change: "new", decision: d), DecisionHistoryRecord(at: h.now, change: "new", decision: d),
+            DecisionHistoryRecord(at: old, change: "new", decision: d),
+            DecisionHistoryRecord(at: h.now, change: "new", decision: d),
         ])
         for (key, state) in [("done", ActionState.succeeded), ("waiting", .awaitingApproval)] {
             let (r, _) = try await h.store.insert(
@@ -393,7 +401,8 @@ import Testing
             _ = try MeowConfig.parse(yaml, file: "meow.yaml")
         } throws: { error in
             let text = "\(error)"
-            return text.contains("meow.yaml:2") && text.contains("actions.mode") && text.contains("actions.blast_radius.max_actions")
+            return text.contains("meow.yaml:2") && text.contains("actions.mode")
+                && text.contains("actions.blast_radius.max_actions")
                 && text.contains("actions.approvals.expiry")
         }
         let ok = try MeowConfig.parse(

@@ -276,7 +276,8 @@ import Testing
         #expect(scaled.ok && scaled.details["replicas"] == .int(2))
         let o = try await observe(p) { workloads($0)["workload/prod/payments/api"]?.replicas?.desired == 2 }
         #expect(workloads(o)["workload/prod/payments/api"]?.replicas?.desired == 2)
-        let restart = ActionRequest(action: "restart", subject: "workload/prod/payments/api", startedAt: Date().addingTimeInterval(-0.5))
+        let restart = ActionRequest(
+            action: "restart", subject: "workload/prod/payments/api", startedAt: Date().addingTimeInterval(-0.5))
         guard case .notDone = await p.reconcile(restart) else {
             Issue.record("not restarted yet")
             return

@@ -269,7 +269,8 @@ public actor AirflowProvider: Provider {
                 let info = try await call(.GET, "\(prefix)/dags/\(ProviderHTTPClient.segment(dag))", body: nil)
                 let want = request.action == "pause"
                 return info["is_paused"]?.boolValue == want
-                    ? .done("\(dag) is \(want ? "paused" : "not paused")") : .notDone("\(dag) is \(want ? "not paused" : "paused")")
+                    ? .done("\(dag) is \(want ? "paused" : "not paused")")
+                    : .notDone("\(dag) is \(want ? "not paused" : "paused")")
             default:
                 return .unknown("airflow cannot tell whether \(request.action) took effect; check the run's task instances")
             }

@@ -137,8 +137,9 @@ extension FleetSimulator {
     /// Applies the actions' effects to a snapshot's entities (called at the end of `snapshot()`).
     func applyActionEffects(_ entities: inout [Entity], at t: Double) {
         let e = effects
-        guard !(e.replicas.isEmpty && e.restartedAt.isEmpty && e.syncedAt.isEmpty && e.clearedRuns.isEmpty
-            && e.markedRuns.isEmpty && e.paused.isEmpty && e.triggered.isEmpty)
+        guard
+            !(e.replicas.isEmpty && e.restartedAt.isEmpty && e.syncedAt.isEmpty && e.clearedRuns.isEmpty
+                && e.markedRuns.isEmpty && e.paused.isEmpty && e.triggered.isEmpty)
         else { return }
         var extra: [Entity] = []
         for i in entities.indices {

@@ -95,7 +95,8 @@ public actor SimulatorProvider: Provider {
     public func perform(_ request: ActionRequest) async throws -> ActionOutcome {
         guard let action = manifest.action(request.action) else {
             throw ProviderError(
-                .invalid, "the simulator has no action \(request.action) (it has \(manifest.actions.map(\.name).joined(separator: ", ")))")
+                .invalid,
+                "the simulator has no action \(request.action) (it has \(manifest.actions.map(\.name).joined(separator: ", ")))")
         }
         let params = try ActionParams.validate(request.params, against: action.params, action: action.name)
         if simulator == nil { _ = try await observe() }
