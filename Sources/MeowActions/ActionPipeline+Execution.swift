@@ -115,11 +115,7 @@ extension ActionPipeline {
         return nil
     }
 
-    static func duration(_ s: TimeInterval) -> String {
-        if s >= 3600, s.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(s / 3600))h" }
-        if s >= 60, s.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(s / 60))m" }
-        return "\(String(format: "%g", s))s"
-    }
+    static func duration(_ s: TimeInterval) -> String { Timestamp.formatDuration(s) }
 
     // MARK: Execution
 
@@ -244,7 +240,7 @@ extension ActionPipeline {
     /// and whether the rule still proposes the action.
     func observeAfter(decisions: [Decision], _ index: SnapshotIndex, revision: Int, now: Date) async throws -> [ActionEvent] {
         var events: [ActionEvent] = []
-        for r in try await store.actions(states: [.succeeded], limit: 200) where r.observedAt == nil {
+        for r in try await store.unobserved(limit: 200) {
             if let at = finishedAtRevision[r.id], revision <= at { continue }
             let entity = index.entity(r.subject)
             let still = decisions.contains { $0.type == .actionProposed && $0.rule == r.rule && $0.subject == r.subject }

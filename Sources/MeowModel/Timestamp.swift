@@ -14,6 +14,14 @@ public enum Timestamp {
     }
 
     /// Parses durations such as `30s`, `15m`, `24h`, `7d`, `1h30m`.
+    /// A duration as meow.yaml writes it: `1h`, `30m`, `90s`, `1.5s`, `2d`.
+    public static func formatDuration(_ s: TimeInterval) -> String {
+        if s >= 86400, s.truncatingRemainder(dividingBy: 86400) == 0 { return "\(Int(s / 86400))d" }
+        if s >= 3600, s.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(s / 3600))h" }
+        if s >= 60, s.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(s / 60))m" }
+        return "\(String(format: "%g", s))s"
+    }
+
     public static func parseDuration(_ text: String) -> TimeInterval? {
         var total: Double = 0
         var number = ""

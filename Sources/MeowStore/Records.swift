@@ -244,6 +244,8 @@ public protocol MeowStore: Sendable {
     func action(_ id: Int64) async throws -> ActionRecord?
     /// Actions, newest first, optionally only in some states.
     func actions(states: Set<ActionState>?, limit: Int) async throws -> [ActionRecord]
+    /// Succeeded actions whose effect has not been observed yet, oldest first.
+    func unobserved(limit: Int) async throws -> [ActionRecord]
     /// Moves an action from one of `from` to `to` and writes the ledger entry in the same transaction.
     /// Returns nil (and writes nothing) when the action is not in one of `from`: another process moved it.
     func transition(

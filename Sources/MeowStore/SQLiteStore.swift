@@ -160,6 +160,15 @@ public final class SQLiteStore: MeowStore {
         }
     }
 
+    public func unobserved(limit: Int) async throws -> [ActionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM actions WHERE state = 'succeeded' AND observed_at IS NULL ORDER BY id LIMIT ?",
+                arguments: [limit]
+            ).map(Self.record)
+        }
+    }
+
     public func transition(
         _ id: Int64, from: Set<ActionState>, to: ActionState, reason: String?, ledger: LedgerDraft, at: Date,
         update: @Sendable (inout ActionRecord) -> Void

@@ -155,6 +155,12 @@ struct ConfigValidateCommand: AsyncParsableCommand {
                     )
                 }
                 print("  rules: \(c.rulesDirectory); actions: \(c.actionMode.rawValue)\(c.actionsPaused ? " (paused)" : "")")
+                let a = c.actions
+                let d = Timestamp.formatDuration
+                print(
+                    "  guardrails: cooldown \(d(a.cooldown)), \(a.perRulePerHour)/h per rule, \(a.globalPerHour)/h in all, blast radius \(a.maxActions) (protected \(a.protectedMaxActions)) per \(d(a.blastWindow)), approvals \(a.requiredApprovals) (protected \(a.protectedRequiredApprovals)) within \(d(a.approvalExpiry))"
+                )
+                print("  store: \(c.storePath)")
                 for (name, h) in health {
                     print("  connect \(name): \(h.ok ? Console.green("ok") : Console.red("failed")): \(h.message)")
                 }
