@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "meow",
             dependencies: [
-                "MeowModel", "MeowRules", "MeowPlugins", "MeowAnalytics", "MeowRuntime", "MeowActions", "MeowStore",
+                "MeowModel", "MeowRules", "MeowPlugins", "MeowAnalytics", "MeowRuntime", "MeowActions", "MeowStore", "LuaHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -149,7 +149,58 @@ enum Sandbox {
           end
         end
 
+        -- Argo CD's resource customizations (health.lua, discovery.lua, action.lua) were written for
+        -- gopher-lua (Lua 5.1): undefined globals read as nil, a few 5.1 functions, and `os` with only
+        -- time and date, also through require("os"). Same budgets, same text-only loading.
+        local function argocd_env()
+          local env = {}
+          for _, n in ipairs(BASE) do env[n] = base_functions[n] end
+          for lib, names in pairs(LIBS) do
+            if lib ~= "utf8" then env[lib] = copy(names, priv[lib]) end
+          end
+          env.xpcall = xpcall
+          env.table.move = nil
+          env.table.getn = function(t)
+            if type(t) ~= "table" then error("bad argument #1 to 'getn' (table expected, got " .. type(t) .. ")", 2) end
+            return #t
+          end
+          env.table.maxn = function(t)
+            local n = 0
+            for k in pairs(t) do
+              if type(k) == "number" and k > n then n = k end
+            end
+            return n
+          end
+          env.unpack = table_unpack
+          -- gopher-lua has only float64 numbers and prints whole ones without ".0".
+          local base_tostring = tostring
+          env.tostring = function(v)
+            if math_type(v) == "float" and v == math_floor(v) and v > -2^63 and v < 2^63 then
+              return base_tostring(math_floor(v))
+            end
+            return base_tostring(v)
+          end
+          env.math.pow = function(x, y) return x ^ y end
+          env.math.mod = priv.math.fmod
+          env.string.gfind = priv.string.gmatch
+          env.setmetatable = priv.setmetatable
+          env.collectgarbage = priv.collectgarbage
+          env.print = priv.print
+          local os = { time = os_time, date = os_date }
+          env.os = os
+          env.require = function(name)
+            if name == "os" then return os end
+            error("module " .. tostring(name) .. " not found", 2)
+          end
+          env.load = make_load(env)
+          env.loadstring = function(s, chunkname) return load_text(s, chunkname or "=(loadstring)", env) end
+          env._VERSION = "Lua 5.1"
+          env._G = env
+          return env
+        end
+
         new_env = function(kind, filename)
+          if kind == "argocd" then return argocd_env() end
           local env = {}
           for _, n in ipairs(BASE) do env[n] = base_functions[n] end
           for lib, names in pairs(LIBS) do env[lib] = copy(names, priv[lib]) end

@@ -1,4 +1,5 @@
 import Foundation
+import MeowModel
 import Yams
 
 /// A YAML document as a tree that remembers the line of every node, so that configuration errors can
@@ -173,4 +174,20 @@ public struct ConfigErrors: Error, CustomStringConvertible, Sendable {
     public var errors: [ConfigError]
     public init(_ errors: [ConfigError]) { self.errors = errors }
     public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+extension ConfigNode {
+    /// The node as a plain value (YAML objects for Kubernetes resources: quoted scalars stay strings).
+    public var plainValue: Value {
+        switch content {
+        case .scalar(.string(let s), _): .string(s)
+        case .scalar(.int(let i), _): .int(Int64(i))
+        case .scalar(.double(let d), _): .double(d)
+        case .scalar(.bool(let b), _): .bool(b)
+        case .scalar(.null, _): .null
+        case .mapping(let entries):
+            .object(Dictionary(entries.map { ($0.key, $0.value.plainValue) }, uniquingKeysWith: { a, _ in a }))
+        case .sequence(let items): .array(items.map(\.plainValue))
+        }
+    }
 }
