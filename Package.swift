@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "MeowPlugins",
             dependencies: [
-                "MeowModel",
+                "MeowModel", "LuaHost",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

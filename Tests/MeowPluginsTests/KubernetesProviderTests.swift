@@ -198,6 +198,7 @@ import Testing
         #expect(api.containers?.first?.limits == ResourceAmounts(cpu: nil, memory: 1_073_741_824))
         #expect(api.containers?.first?.runAsNonRoot == true && api.owner == "payments")
         #expect(api.application == "application/argocd-prod/payments-api")
+        #expect(api.conditions?.contains { $0.type == "ArgoCDHealth" } == false, "no customizations configured")
         let reasons = Set(api.conditions?.compactMap(\.reason) ?? [])
         #expect(reasons.isSuperset(of: ["CrashLoopBackOff", "OOMKilled"]))
         #expect(w["workload/prod/monitoring/node-agent"]?.replicas == Replicas(desired: 2, ready: 2, available: 2))
@@ -215,6 +216,27 @@ import Testing
         #expect(cluster.capacity?.cpuAllocatable == 16 && cluster.capacity?.cpuRequested == 1.5)
         #expect(cluster.capacity?.memoryAllocatable == 64 * 1_073_741_824 && cluster.capacity?.podsAllocatable == 220)
         #expect(cluster.capacity?.pods == 3)
+    }
+
+    /// With Argo CD customizations, workloads carry the health Argo CD would compute.
+    @Test func argoCDHealthCustomizationsGiveWorkloadsTheirHealth() async throws {
+        let d = try await start()
+        defer { Task { await d.stop() } }
+        let examples = PackageRoot.url().appendingPathComponent("docs/examples/argocd").path
+        let p = try await provider(d, settings: ["customizations": .string(examples)])
+        defer { Task { await p.shutdown() } }
+        let api = try #require(workloads(try await p.observe())["workload/prod/payments/api"])
+        let health = try #require(api.conditions?.first { $0.type == "ArgoCDHealth" })
+        #expect(health.status == "Progressing")
+        #expect(health.reason == "apps/Deployment/health.lua")
+        #expect(health.message == "Waiting for rollout to finish: 2 of 3 updated replicas are available...")
+        // The DaemonSet has no customization here: no condition.
+        #expect(
+            workloads(try await p.observe())["workload/prod/monitoring/node-agent"]?.conditions?.contains {
+                $0.type == "ArgoCDHealth"
+            } != true)
+        // An unreadable source is refused at start.
+        await #expect(throws: ProviderError.self) { _ = try await provider(d, settings: ["customizations": "/nonexistent"]) }
     }
 
     @Test func watchUpdatesAppearWithinOnePollWithoutRelisting() async throws {

@@ -154,6 +154,7 @@ enum BuiltinManifests {
                 context: {type: string, description: "kubeconfig context (default: its current-context)"}
                 in_cluster: {type: boolean, default: false, description: "use the pod's service account instead of a kubeconfig"}
                 cluster_name: {type: string, description: "name in entity ids (default: the context name)"}
+                customizations: {type: string, format: path, description: "Argo CD health customizations: a resource_customizations directory or an argocd-cm ConfigMap YAML; workloads get an ArgoCDHealth condition (docs/argocd-lua.md)"}
                 argocd_instance: {type: string, description: "Argo CD instance whose applications own these workloads (links workload.application)"}
                 watch_timeout: {type: duration, minimum: 1, maximum: 3600, default: 5m, description: "length of one watch request before it is renewed"}
 

@@ -23,6 +23,8 @@ public actor KubernetesProvider: Provider {
     /// metrics.k8s.io has no watch: it is listed at every poll, when the cluster serves it.
     static let podMetrics = "/apis/metrics.k8s.io/v1beta1/pods"
     var metricsAvailable = true
+    /// Argo CD health customizations (`customizations`), read once at start.
+    let customizations: ArgoCDCustomizations?
 
     public init(manifest: PluginManifest, context: ProviderContext) throws {
         name = context.name
@@ -38,6 +40,15 @@ public actor KubernetesProvider: Provider {
             config = try KubeConfig.load(path: path, context: context.string("context"))
         }
         clusterName = context.string("cluster_name") ?? config.context
+        if let path = context.string("customizations") {
+            do {
+                customizations = try ArgoCDCustomizations.load(path: path)
+            } catch {
+                throw ProviderError(.invalid, "customizations \(path): \(error)")
+            }
+        } else {
+            customizations = nil
+        }
         http = try ProviderHTTPClient(
             baseURL: config.server, insecure: config.insecure, timeout: context.timeout, caPEM: config.caPEM,
             clientCertificatePEM: config.clientCertificatePEM, clientKeyPEM: config.clientKeyPEM,
@@ -111,7 +122,7 @@ public actor KubernetesProvider: Provider {
         }
         let mapping = KubernetesMapping(
             instance: name, cluster: clusterName, environment: context.environment, server: config.server, version: version,
-            argocdInstance: context.string("argocd_instance"))
+            argocdInstance: context.string("argocd_instance"), customizations: customizations)
         return Observation(entities: mapping.entities(objects, at: now), warnings: warnings)
     }
 
