@@ -172,13 +172,56 @@ enum Sandbox {
             return n
           end
           env.unpack = table_unpack
-          -- gopher-lua has only float64 numbers and prints whole ones without ".0".
-          local base_tostring = tostring
-          env.tostring = function(v)
-            if math_type(v) == "float" and v == math_floor(v) and v > -2^63 and v < 2^63 then
-              return base_tostring(math_floor(v))
+          -- gopher-lua has only float64 numbers and prints them as Go does: whole ones as integers, others
+          -- in the shortest form that reads back the same (%g with an exponent from e+06 on), +Inf, NaN.
+          local base_tostring, str_format, str_match, str_gsub, str_rep = tostring, priv.string.format, priv.string.match, priv.string.gsub, priv.string.rep
+          local tonumber_, huge = base_functions.tonumber, priv.math.huge
+          local function go_number(v)
+            if v ~= v then return "NaN" end
+            if v == huge then return "+Inf" end
+            if v == -huge then return "-Inf" end
+            if v == math_floor(v) and v > -2^63 and v < 2^63 then return base_tostring(math_floor(v)) end
+            local s
+            for p = 0, 16 do
+              s = str_format("%." .. p .. "e", v)
+              if tonumber_(s) == v then break end
             end
+            local sign, lead, frac, e = str_match(s, "^(-?)(%d)%.?(%d*)e([-+]%d+)$")
+            local exp = tonumber_(e)
+            local digits = str_gsub(lead .. frac, "0+$", "")
+            if digits == "" then digits = "0" end
+            if exp < -4 or exp >= 6 then
+              local mant = digits:sub(1, 1)
+              if #digits > 1 then mant = mant .. "." .. digits:sub(2) end
+              local ae = exp < 0 and -exp or exp
+              return sign .. mant .. "e" .. (exp < 0 and "-" or "+") .. (ae < 10 and "0" or "") .. ae
+            end
+            if exp < 0 then return sign .. "0." .. str_rep("0", -exp - 1) .. digits end
+            if #digits <= exp + 1 then return sign .. digits .. str_rep("0", exp + 1 - #digits) end
+            return sign .. digits:sub(1, exp + 1) .. "." .. digits:sub(exp + 2)
+          end
+          env.tostring = function(v)
+            if math_type(v) == "float" then return go_number(v) end
             return base_tostring(v)
+          end
+          -- string.format: %s of a number prints it as gopher-lua does, and %d truncates a float.
+          env.string.format = function(fmt, ...)
+            local args = table_pack(...)
+            if type(fmt) == "string" then
+              local i = 0
+              for spec in str_gsub(fmt, "%%%%", ""):gmatch("%%[-+ #0]*%d*%.?%d*(%a)") do
+                i = i + 1
+                local a = args[i]
+                if math_type(a) == "float" then
+                  if spec == "s" then
+                    args[i] = go_number(a)
+                  elseif (spec == "d" or spec == "i" or spec == "x" or spec == "X" or spec == "o" or spec == "c") and a == a and a > -2^63 and a < 2^63 then
+                    args[i] = a >= 0 and math_floor(a) or -math_floor(-a)
+                  end
+                end
+              end
+            end
+            return str_format(fmt, table_unpack(args, 1, args.n))
           end
           env.math.pow = function(x, y) return x ^ y end
           env.math.mod = priv.math.fmod

@@ -36,6 +36,24 @@ import Testing
         #expect(try run("return {n = 6 / 2}").get() == ["n": 3])
     }
 
+    /// gopher-lua prints floats as Go does (shortest form that reads back, e+06 from a million on, +Inf,
+    /// NaN), and its string.format truncates floats for %d.
+    @Test func numbersPrintAsGopherLuaPrintsThem() throws {
+        let out = try run(
+            """
+            return {a = tostring(1/3), b = tostring(0.1 + 0.2), c = tostring(1/0), d = tostring(-1/0), e = tostring(0/0),
+                    f = tostring(2^63), g = tostring(100 * 1.1), h = tostring(1234567.5), i = tostring(0.00001),
+                    j = tostring(-0.5), k = string.format("%d|%s|%s|100%%", 3.5, 10 / 2, 0.25), l = tostring(7)}
+            """
+        ).get()
+        #expect(
+            out == [
+                "a": "0.3333333333333333", "b": "0.30000000000000004", "c": "+Inf", "d": "-Inf", "e": "NaN",
+                "f": "9.223372036854776e+18", "g": "110.00000000000001", "h": "1.2345675e+06", "i": "1e-05", "j": "-0.5",
+                "k": "3|5|0.25|100%", "l": "7",
+            ])
+    }
+
     @Test func nullsAreAbsentKeysAndDroppedFromArrays() throws {
         #expect(
             try run("return {paused = obj.spec.paused == nil, n = #obj.spec.steps, second = obj.spec.steps[2]}").get()
