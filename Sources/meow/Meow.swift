@@ -21,7 +21,8 @@ struct Meow: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             CheckCommand.self, SimulateCommand.self, TestCommand.self, FleetCommand.self, DemoCommand.self,
-            DetectCommand.self, BenchCommand.self, RunCommand.self, ConfigCommand.self, PluginsCommand.self, ActionsCommand.self, LuaCommand.self,
+            DetectCommand.self, BenchCommand.self, RunCommand.self, ConfigCommand.self, PluginsCommand.self, ActionsCommand.self,
+            LuaCommand.self,
         ]
     )
 
