@@ -235,6 +235,16 @@ import Testing
             workloads(try await p.observe())["workload/prod/monitoring/node-agent"]?.conditions?.contains {
                 $0.type == "ArgoCDHealth"
             } != true)
+        // The script runs again only when the object changes (its resourceVersion).
+        #expect(await p.healthScriptRuns == 1)
+        guard case .object(var dep)? = await d.object(kind: "Deployment", namespace: "payments", name: "api") else { return }
+        dep["status"] = KubernetesDouble.merge(dep["status"] ?? .null, .object(["availableReplicas": .int(3)]))
+        await d.apply(.object(dep))
+        let healed = try await observe(p) { o in
+            workloads(o)["workload/prod/payments/api"]?.conditions?.first { $0.type == "ArgoCDHealth" }?.status == "Healthy"
+        }
+        #expect(workloads(healed)["workload/prod/payments/api"] != nil)
+        #expect(await p.healthScriptRuns == 2)
         // An unreadable source is refused at start.
         await #expect(throws: ProviderError.self) { _ = try await provider(d, settings: ["customizations": "/nonexistent"]) }
     }

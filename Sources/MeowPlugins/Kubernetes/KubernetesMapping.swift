@@ -10,8 +10,9 @@ struct KubernetesMapping {
     var server: String
     var version: String?
     var argocdInstance: String?
-    /// Argo CD health customizations: each workload gets an `ArgoCDHealth` condition from its health.lua.
-    var customizations: ArgoCDCustomizations? = nil
+    /// Argo CD health conditions by `Kind/namespace/name` (computed by the provider, cached per
+    /// resourceVersion).
+    var argoHealth: [String: Condition] = [:]
 
     /// A quantity (`500m`, `2`, `128Mi`, `1G`, `1e3`) as a number: cores or bytes.
     static func quantity(_ v: Value?) -> Double? {
@@ -38,25 +39,6 @@ struct KubernetesMapping {
 
     static func name(_ o: Value) -> String { o["metadata"]?["name"]?.stringValue ?? "" }
     static func namespace(_ o: Value) -> String { o["metadata"]?["namespace"]?.stringValue ?? "" }
-
-    /// The health Argo CD would compute with the configured customizations (docs/argocd-lua.md): a
-    /// condition `ArgoCDHealth` whose status is the health status, reason the script, message its message.
-    /// A failing script gives `Unknown` with the error, as in Argo CD.
-    func argoHealth(_ object: Value, kind: String) -> Condition? {
-        guard let customizations else { return nil }
-        guard let (script, source) = customizations.healthScript(for: "apps/\(kind)") else { return nil }
-        // LIST items carry no kind or apiVersion; the scripts may read them.
-        var o = object
-        if case .object(var fields) = o {
-            fields["apiVersion"] = fields["apiVersion"] ?? "apps/v1"
-            fields["kind"] = fields["kind"] ?? .string(kind)
-            o = .object(fields)
-        }
-        switch ArgoCDScript.health(script: script, object: o) {
-        case .success(let h): return Condition(type: "ArgoCDHealth", status: h.status, reason: source, message: h.message)
-        case .failure(let e): return Condition(type: "ArgoCDHealth", status: "Unknown", reason: source, message: e.message)
-        }
-    }
 
     func entities(_ objects: [String: [Value]], at now: Date) -> [Entity] {
         let clusterID = "cluster/\(cluster)"
@@ -154,7 +136,7 @@ struct KubernetesMapping {
                         type: $0["type"]?.stringValue, status: $0["status"]?.stringValue, reason: $0["reason"]?.stringValue,
                         message: $0["message"]?.stringValue)
                 }
-                if let c = argoHealth(w, kind: kind) { conditions.append(c) }
+                if let c = argoHealth["\(kind)/\(ns)/\(name)"] { conditions.append(c) }
                 var restarts = 0
                 for p in podsOf["\(kind)/\(ns)/\(name)"] ?? [] {
                     for cs in p["status"]?["containerStatuses"]?.arrayValue ?? [] {
@@ -235,4 +217,25 @@ struct KubernetesMapping {
         }
         return out
     }
+}
+
+extension KubernetesMapping {
+    /// The health Argo CD would compute with the configured customizations (docs/argocd-lua.md): a
+    /// condition `ArgoCDHealth` whose status is the health status, reason the script, message its message.
+    /// A failing script gives `Unknown` with the error, as in Argo CD.
+    static func argoHealth(_ object: Value, kind: String, customizations: ArgoCDCustomizations) -> Condition? {
+        guard let (script, source) = customizations.healthScript(for: "apps/\(kind)") else { return nil }
+        // LIST items carry no kind or apiVersion; the scripts may read them.
+        var o = object
+        if case .object(var fields) = o {
+            fields["apiVersion"] = fields["apiVersion"] ?? "apps/v1"
+            fields["kind"] = fields["kind"] ?? .string(kind)
+            o = .object(fields)
+        }
+        switch ArgoCDScript.health(script: script, object: o) {
+        case .success(let h): return Condition(type: "ArgoCDHealth", status: h.status, reason: source, message: h.message)
+        case .failure(let e): return Condition(type: "ArgoCDHealth", status: "Unknown", reason: source, message: e.message)
+        }
+    }
+
 }

@@ -25,6 +25,10 @@ public actor KubernetesProvider: Provider {
     var metricsAvailable = true
     /// Argo CD health customizations (`customizations`), read once at start.
     let customizations: ArgoCDCustomizations?
+    /// `Kind/namespace/name` → (resourceVersion, condition): a script runs again only when the object changed.
+    var healthCache: [String: (version: String, condition: Condition)] = [:]
+    /// How many times a health script ran (tests: the cache).
+    var healthScriptRuns = 0
 
     public init(manifest: PluginManifest, context: ProviderContext) throws {
         name = context.name
@@ -122,8 +126,34 @@ public actor KubernetesProvider: Provider {
         }
         let mapping = KubernetesMapping(
             instance: name, cluster: clusterName, environment: context.environment, server: config.server, version: version,
-            argocdInstance: context.string("argocd_instance"), customizations: customizations)
+            argocdInstance: context.string("argocd_instance"), argoHealth: argoHealth(objects))
         return Observation(entities: mapping.entities(objects, at: now), warnings: warnings)
+    }
+
+    /// The Argo CD health of each workload object, from the cache while its resourceVersion is the same.
+    func argoHealth(_ objects: [String: [Value]]) -> [String: Condition] {
+        guard let customizations else { return [:] }
+        var out: [String: Condition] = [:]
+        var seen = Set<String>()
+        for (resource, kind) in [
+            ("/apis/apps/v1/deployments", "Deployment"), ("/apis/apps/v1/statefulsets", "StatefulSet"),
+            ("/apis/apps/v1/daemonsets", "DaemonSet"),
+        ] {
+            for o in objects[resource] ?? [] {
+                let key = "\(kind)/\(KubernetesMapping.namespace(o))/\(KubernetesMapping.name(o))"
+                let version = o["metadata"]?["resourceVersion"]?.stringValue ?? ""
+                seen.insert(key)
+                if let c = healthCache[key], c.version == version, !version.isEmpty {
+                    out[key] = c.condition
+                } else if let c = KubernetesMapping.argoHealth(o, kind: kind, customizations: customizations) {
+                    healthScriptRuns += 1
+                    healthCache[key] = (version, c)
+                    out[key] = c
+                }
+            }
+        }
+        healthCache = healthCache.filter { seen.contains($0.key) }
+        return out
     }
 
     /// How many LIST and WATCH requests each informer made (tests: relists after 410).
