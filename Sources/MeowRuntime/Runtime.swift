@@ -100,6 +100,11 @@ public actor Runtime {
     var recordedEvents = Set<String>()
     var recordedRuns: [String: String] = [:]
     var lastPrune: Date?
+    /// This process's hold on the store (one runner per store, see `acquireLease`).
+    var lease: RunnerLease?
+    let leaseID = UUID().uuidString
+    /// A runner whose heartbeat is older than this is gone.
+    public static let leaseTTL: TimeInterval = 15
 
     /// Builds every enabled instance (plugin factories) and loads the rules. Throws when an instance
     /// cannot be built (a CA file that does not parse, ...) or the rules directory can't be read.
@@ -216,6 +221,7 @@ public actor Runtime {
     }
 
     public func shutdown() async {
+        await releaseLease()
         dirtyContinuation.finish()
         for name in order {
             if let p = instances[name]?.provider { await p.shutdown() }
@@ -246,6 +252,7 @@ public actor Runtime {
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(1)) } catch { return }
             guard let pipeline else { return }
+            guard await renewLease() else { continue }
             let snap = snapshot()
             await pipeline.process(decisions: decisions(), snapshot: snap)
             await pruneIfDue()
@@ -291,8 +298,64 @@ public actor Runtime {
         } catch {
             sink(.warning("store: could not record history: \(error)"))
         }
+        guard await renewLease() else { return (evaluation, []) }
         let actions = await pipeline.process(decisions: evaluation.decisions, snapshot: snap, at: time)
         return (evaluation, actions)
+    }
+
+    // MARK: One runner per store
+
+    /// Takes the store's runner lease. Refused while another runner holds it and is alive: its heartbeat
+    /// is fresher than `leaseTTL`, and it is not a dead process of this host (a runner killed with
+    /// SIGKILL leaves its lease behind; the next one on the same host takes it over at once).
+    public func acquireLease(now: Date = Date()) async throws {
+        guard let store else { return }
+        let host = ProcessInfo.processInfo.hostName
+        for _ in 0..<5 {
+            let current = try await store.runnerLease()
+            if let c = current, c.id != leaseID {
+                let fresh = now.timeIntervalSince(c.heartbeat) < Self.leaseTTL
+                let dead = c.host == host && c.pid != getpid() && kill(c.pid, 0) != 0 && errno == ESRCH
+                if fresh && !dead { throw LeaseRefusal(holder: c, now: now) }
+            }
+            let mine = RunnerLease(
+                id: leaseID, pid: getpid(), host: host,
+                heartbeat: Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down)))
+            if try await store.replaceRunnerLease(expected: current, with: mine) {
+                lease = mine
+                return
+            }
+        }
+        throw LeaseRefusal(holder: nil, now: now)
+    }
+
+    /// Keeps the lease fresh (at most once a second); false when this runner does not hold it and cannot
+    /// take it: then it evaluates but does not act.
+    func renewLease(now: Date = Date()) async -> Bool {
+        guard let store else { return true }
+        if let held = lease {
+            if now.timeIntervalSince(held.heartbeat) < 1 { return true }
+            var next = held
+            next.heartbeat = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+            if (try? await store.replaceRunnerLease(expected: held, with: next)) == true {
+                lease = next
+                return true
+            }
+            lease = nil
+            sink(.warning("another runner took this store's lease; this one stops acting on it"))
+        }
+        do {
+            try await acquireLease(now: now)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func releaseLease() async {
+        guard let store, let held = lease else { return }
+        _ = try? await store.replaceRunnerLease(expected: held, with: nil)
+        lease = nil
     }
 
     func reloadLoop() async {
@@ -401,5 +464,18 @@ public actor Runtime {
         lastChanges = changes
         sink(.evaluated(revision: snap.revision, stats: evaluation.stats, changes: changes))
         return evaluation
+    }
+}
+
+/// Another runner holds the store.
+public struct LeaseRefusal: Error, CustomStringConvertible, Sendable {
+    public var holder: RunnerLease?
+    public var now: Date
+
+    public var description: String {
+        guard let h = holder else { return "could not take the store's runner lease (it kept changing); try again" }
+        let age = max(0, Int(now.timeIntervalSince(h.heartbeat)))
+        return
+            "another meow run (pid \(h.pid) on \(h.host), last heartbeat \(age)s ago) runs the actions of this store; one runner per store (stop it, or give this one another store.path)"
     }
 }

@@ -177,6 +177,22 @@ public struct PauseState: Sendable, Codable, Equatable {
     public var at: Date?
 }
 
+/// Who runs the pipeline on a store (`meow run`): one runner per store.
+public struct RunnerLease: Sendable, Codable, Equatable {
+    /// A random id per process.
+    public var id: String
+    public var pid: Int32
+    public var host: String
+    public var heartbeat: Date
+
+    public init(id: String, pid: Int32, host: String, heartbeat: Date) {
+        self.id = id
+        self.pid = pid
+        self.host = host
+        self.heartbeat = heartbeat
+    }
+}
+
 /// A decision that appeared or resolved, as kept in the history.
 public struct DecisionHistoryRecord: Sendable, Codable, Equatable {
     public var at: Date
@@ -263,6 +279,11 @@ public protocol MeowStore: Sendable {
     func approve(_ id: Int64, by approver: String, reason: String, at: Date) async throws -> ActionRecord
     /// Rejects an action awaiting approval (or closes an `unknown` one).
     func reject(_ id: Int64, by approver: String, reason: String, at: Date) async throws -> ActionRecord
+    /// The current runner lease, if any.
+    func runnerLease() async throws -> RunnerLease?
+    /// Writes `lease` if the stored one is still `expected` (compare-and-set); false when someone else
+    /// changed it meanwhile. `nil` as the new lease releases it.
+    func replaceRunnerLease(expected: RunnerLease?, with lease: RunnerLease?) async throws -> Bool
     func pauseState() async throws -> PauseState
     func setPaused(_ paused: Bool, by: String, reason: String, at: Date) async throws
     /// How many actions entered `executing` since a time, for a rule, a subject, an environment (nil:

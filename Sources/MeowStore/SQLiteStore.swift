@@ -326,6 +326,28 @@ public final class SQLiteStore: MeowStore {
 
     // MARK: Control
 
+    public func runnerLease() async throws -> RunnerLease? {
+        try await pool.read { db in try Self.lease(db) }
+    }
+
+    public func replaceRunnerLease(expected: RunnerLease?, with lease: RunnerLease?) async throws -> Bool {
+        let text = try lease.map { String(decoding: try JSONEncoder.meow.encode($0), as: UTF8.self) }
+        return try await pool.write { db in
+            guard try Self.lease(db) == expected else { return false }
+            if let text {
+                try db.execute(sql: "INSERT OR REPLACE INTO control (key, value) VALUES ('runner', ?)", arguments: [text])
+            } else {
+                try db.execute(sql: "DELETE FROM control WHERE key = 'runner'")
+            }
+            return true
+        }
+    }
+
+    static func lease(_ db: Database) throws -> RunnerLease? {
+        guard let text = try String.fetchOne(db, sql: "SELECT value FROM control WHERE key = 'runner'") else { return nil }
+        return try? JSONDecoder.meow.decode(RunnerLease.self, from: Data(text.utf8))
+    }
+
     public func pauseState() async throws -> PauseState {
         try await pool.read { db in
             guard let text = try String.fetchOne(db, sql: "SELECT value FROM control WHERE key = 'pause'") else {

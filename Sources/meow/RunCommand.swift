@@ -77,6 +77,12 @@ struct RunCommand: AsyncParsableCommand {
         } catch let e as ConfigErrors {
             throw InputError(e.description)
         }
+        do {
+            try await runtime.acquireLease()
+        } catch let e as LeaseRefusal {
+            await runtime.shutdown()
+            throw InputError("\(Self.relative(cfg.storePath)): \(e)")
+        }
         if once {
             let report = await runtime.runOnce()
             await runtime.shutdown()

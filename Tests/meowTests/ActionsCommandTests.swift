@@ -124,9 +124,15 @@ import Testing
         #expect(approved.status == 0, "\(approved.stderr)")
         _ = try await running.waitForLine(timeout: 60) { $0.contains("\"state\":\"succeeded\"") }
         _ = try await running.waitForLine(timeout: 60) { $0.contains("no longer proposes it") }
+        // One runner per store: a second one is refused while the first is alive...
+        let second = try await meow(["run", "--once"], dir)
+        #expect(second.status == 2)
+        #expect(second.stderr.contains("one runner per store"), "\(second.stderr)")
         running.terminate()
         #expect(try await running.wait(timeout: 30) == 0)
         #expect(try journal(dir).count == 1)
+        // ...and runs once it stopped (it released the lease).
+        #expect(try await meow(["run", "--once"], dir).status == 0)
     }
 
     @Test func manualRequestsNeedSomeoneElseAndPauseStopsEverything() async throws {
