@@ -414,3 +414,38 @@ import Testing
         #expect(ok.actions.protectedRequiredApprovals == 2)
     }
 }
+
+@Suite struct RunnerLeaseTests {
+    func runtime(_ store: SQLiteStore) throws -> Runtime {
+        let config = try MeowConfig.parse(
+            "rules: {dir: \(PackageRoot.url().appendingPathComponent("examples/actions/rules").path)}\nproviders: []\n",
+            file: FileManager.default.temporaryDirectory.appendingPathComponent("meow.yaml").path)
+        return try Runtime(config: config, store: store)
+    }
+
+    @Test func anotherHostsFreshLeaseIsRefusedAndAStaleOneTakenOver() async throws {
+        let h = try Harness()
+        let other = RunnerLease(id: "other", pid: 1, host: "elsewhere", heartbeat: h.now)
+        #expect(try await h.store.replaceRunnerLease(expected: nil, with: other))
+        let r = try runtime(h.store)
+        await #expect(throws: LeaseRefusal.self) { try await r.acquireLease(now: h.now.addingTimeInterval(5)) }
+        // 15 s without a heartbeat: gone.
+        try await r.acquireLease(now: h.now.addingTimeInterval(16))
+        #expect(try await h.store.runnerLease()?.pid == getpid())
+        // A stale expectation does not overwrite: compare-and-set.
+        #expect(try await !h.store.replaceRunnerLease(expected: other, with: nil))
+        await r.shutdown()
+        #expect(try await h.store.runnerLease() == nil)
+    }
+
+    @Test func aDeadProcessOnThisHostLeavesItsLeaseToTheNextRunnerAtOnce() async throws {
+        let h = try Harness()
+        // A pid that does not exist (beyond the kernel's pid_max).
+        let dead = RunnerLease(id: "dead", pid: 99_999_999, host: ProcessInfo.processInfo.hostName, heartbeat: Date())
+        #expect(try await h.store.replaceRunnerLease(expected: nil, with: dead))
+        let r = try runtime(h.store)
+        try await r.acquireLease()
+        #expect(try await h.store.runnerLease()?.pid == getpid())
+        await r.shutdown()
+    }
+}
