@@ -55,7 +55,7 @@ extension ActionPipeline {
             return GuardrailRefusal(
                 name: "stale",
                 reason:
-                    "\(r.subject) was last observed at \(Timestamp.format(seen)), more than \(Self.duration(settings.staleAfter)) ago"
+                    "\(r.subject) was last observed at \(Timestamp.format(seen)), more than \(Timestamp.formatDuration(settings.staleAfter)) ago"
             )
         }
         do {
@@ -69,7 +69,8 @@ extension ActionPipeline {
                 {
                     return GuardrailRefusal(
                         name: "cooldown",
-                        reason: "rule \(r.rule) acted on \(r.subject) less than \(Self.duration(cooldown)) ago (cooldown)")
+                        reason:
+                            "rule \(r.rule) acted on \(r.subject) less than \(Timestamp.formatDuration(cooldown)) ago (cooldown)")
                 }
                 let perRule = min(settings.perRulePerHour, r.evidence["per_hour"]?.intValue.map { Int($0) } ?? Int.max)
                 let byRule = try await store.executions(
@@ -97,7 +98,7 @@ extension ActionPipeline {
             return GuardrailRefusal(
                 name: "blast_radius",
                 reason:
-                    "\(recent) actions executed in \(env ?? "no environment") in the last \(Self.duration(settings.blastWindow)) (limit \(limit)\(protected ? ", protected environment" : ""))"
+                    "\(recent) actions executed in \(env ?? "no environment") in the last \(Timestamp.formatDuration(settings.blastWindow)) (limit \(limit)\(protected ? ", protected environment" : ""))"
             )
         }
         if let provider = r.provider ?? entity.record.provider {
@@ -114,8 +115,6 @@ extension ActionPipeline {
         }
         return nil
     }
-
-    static func duration(_ s: TimeInterval) -> String { Timestamp.formatDuration(s) }
 
     // MARK: Execution
 
@@ -142,7 +141,7 @@ extension ActionPipeline {
                 r.id, from: [.approved], to: .executing, reason: "running on \(provider)",
                 ledger: LedgerDraft(
                     "executing",
-                    "running \(r.action) on \(r.subject) through \(provider) (timeout \(Self.duration(settings.timeout)))",
+                    "running \(r.action) on \(r.subject) through \(provider) (timeout \(Timestamp.formatDuration(settings.timeout)))",
                     detail: ["instance": .string(provider), "action": .string(action.name), "params": .object(r.params)]),
                 at: now,
                 update: {
@@ -159,7 +158,7 @@ extension ActionPipeline {
             let p = target.provider
             outcome = .success(
                 try await Deadline.run(
-                    seconds: settings.timeout, message: "no answer within \(Self.duration(settings.timeout)) (timeout)"
+                    seconds: settings.timeout, message: "no answer within \(Timestamp.formatDuration(settings.timeout)) (timeout)"
                 ) { try await p.perform(request) })
         } catch let e as ProviderError {
             outcome = .failure(e)

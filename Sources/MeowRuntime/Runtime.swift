@@ -273,9 +273,9 @@ public actor Runtime {
     /// Evaluates, then hands the decisions to the action pipeline and keeps the history (with a store).
     @discardableResult
     public func evaluateAndAct(at time: Date = Date()) async -> (Evaluation, [ActionEvent]) {
-        let evaluation = evaluate(at: time)
-        guard let store, let pipeline else { return (evaluation, []) }
         let snap = snapshot(at: time)
+        let evaluation = evaluate(snap, at: time)
+        guard let store, let pipeline else { return (evaluation, []) }
         do {
             try await store.record(
                 decisions: lastChanges.map { DecisionHistoryRecord(at: time, change: $0.change, decision: $0.decision) })
@@ -443,7 +443,10 @@ public actor Runtime {
     /// Evaluates the rules on the current state and reports the decisions that changed.
     @discardableResult
     public func evaluate(at time: Date = Date()) -> Evaluation {
-        let snap = snapshot(at: time)
+        evaluate(snapshot(at: time), at: time)
+    }
+
+    func evaluate(_ snap: Snapshot, at time: Date) -> Evaluation {
         let evaluation = rules.evaluate(snap, at: time)
         var next: [String: Decision] = [:]
         var ordinal: [String: Int] = [:]

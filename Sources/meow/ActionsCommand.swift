@@ -271,6 +271,18 @@ struct ActionsReject: AsyncParsableCommand {
     }
 }
 
+/// `meow actions pause|resume`: sets the switch and prints it.
+func setPause(_ paused: Bool, _ where_: StoreOptions, _ me: Identity) async throws {
+    let store = try where_.open(create: true)
+    try await store.setPaused(paused, by: try me.who(), reason: try me.why(), at: Date())
+    let p = try await store.pauseState()
+    if where_.output == .json {
+        print(try Console.json(p))
+    } else {
+        print("actions \(paused ? "paused" : "resumed") by \(p.by ?? "?"): \(p.reason ?? "")")
+    }
+}
+
 struct ActionsPause: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause",
@@ -278,16 +290,7 @@ struct ActionsPause: AsyncParsableCommand {
     @OptionGroup var where_: StoreOptions
     @OptionGroup var me: Identity
 
-    func run() async throws {
-        let store = try where_.open(create: true)
-        try await store.setPaused(true, by: try me.who(), reason: try me.why(), at: Date())
-        let p = try await store.pauseState()
-        if where_.output == .json {
-            print(try Console.json(p))
-        } else {
-            print("actions paused by \(p.by ?? "?"): \(p.reason ?? "")")
-        }
-    }
+    func run() async throws { try await setPause(true, where_, me) }
 }
 
 struct ActionsResume: AsyncParsableCommand {
@@ -295,16 +298,7 @@ struct ActionsResume: AsyncParsableCommand {
     @OptionGroup var where_: StoreOptions
     @OptionGroup var me: Identity
 
-    func run() async throws {
-        let store = try where_.open(create: true)
-        try await store.setPaused(false, by: try me.who(), reason: try me.why(), at: Date())
-        let p = try await store.pauseState()
-        if where_.output == .json {
-            print(try Console.json(p))
-        } else {
-            print("actions resumed by \(p.by ?? "?"): \(p.reason ?? "")")
-        }
-    }
+    func run() async throws { try await setPause(false, where_, me) }
 }
 
 struct ActionsRequest: AsyncParsableCommand {

@@ -75,7 +75,7 @@ struct LuaInput: ParsableArguments {
         return value
     }
 
-    func readScript(_ find: (ArgoCDCustomizations, String) -> (script: String, source: String)?, what: String, object: Value)
+    func readScript(_ find: (ArgoCDCustomizations, String) -> (script: String, source: String)?, object: Value)
         throws -> (script: String, source: String)?
     {
         if let script {
@@ -106,8 +106,6 @@ struct LuaInput: ParsableArguments {
         }
         throw ExitCode(1)
     }
-
-    func printJSON(_ v: Value) { print(output == .json ? v.jsonString(pretty: true) : v.jsonString(pretty: true)) }
 }
 
 struct LuaHealth: ParsableCommand {
@@ -117,7 +115,7 @@ struct LuaHealth: ParsableCommand {
 
     func run() throws {
         let object = try input.readObject()
-        guard let (script, source) = try input.readScript({ $0.healthScript(for: $1) }, what: "health", object: object) else {
+        guard let (script, source) = try input.readScript({ $0.healthScript(for: $1) }, object: object) else {
             let key = ArgoCDCustomizations.key(of: object) ?? "?"
             throw InputError("no health.lua for \(key) in \(input.customizations ?? "")")
         }
@@ -143,7 +141,7 @@ struct LuaDiscovery: ParsableCommand {
         let object = try input.readObject()
         var scripts: [(script: String, source: String)] = []
         if input.script != nil {
-            if let s = try input.readScript({ _, _ in nil }, what: "discovery", object: object) { scripts = [s] }
+            if let s = try input.readScript({ _, _ in nil }, object: object) { scripts = [s] }
         } else if let c = input.customizations {
             let loaded: ArgoCDCustomizations
             do { loaded = try ArgoCDCustomizations.load(path: c) } catch { throw InputError("--customizations \(c): \(error)") }
@@ -211,7 +209,7 @@ struct LuaAction: ParsableCommand {
             throw InputError("with --customizations, give --action NAME")
         }
         let name = action ?? ""
-        guard let (script, _) = try input.readScript({ $0.actionScript(for: $1, action: name) }, what: "action", object: object)
+        guard let (script, _) = try input.readScript({ $0.actionScript(for: $1, action: name) }, object: object)
         else {
             try input.fail(ArgoCDScript.ScriptError("built-in script does not exist"))
         }

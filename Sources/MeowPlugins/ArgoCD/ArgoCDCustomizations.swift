@@ -27,11 +27,16 @@ public struct ArgoCDCustomizations: Sendable {
     /// Override key (`apps/Deployment`, `*.crossplane.io/*`) → scripts, in file order.
     public var overrides: [(key: String, value: Override)] = []
     /// The directory in Argo CD's layout, when one is given.
-    public var directory: URL?
+    public var directory: URL? {
+        didSet { wildcards = Self.wildcardDirectories(in: directory) }
+    }
+    /// Its `group/Kind` directories with `_` in their names (wildcards), sorted: listed once, not per lookup.
+    private(set) var wildcards: [String] = []
 
     public init(overrides: [(key: String, value: Override)] = [], directory: URL? = nil) {
         self.overrides = overrides
         self.directory = directory
+        wildcards = Self.wildcardDirectories(in: directory)
     }
 
     /// Argo CD's key of a resource: `Kind` for the core group, else `group/Kind`.
@@ -159,7 +164,7 @@ public struct ArgoCDCustomizations: Sendable {
         if let s = read(directory.appendingPathComponent(key).appendingPathComponent("health.lua")) {
             return (s, "\(key)/health.lua")
         }
-        for pattern in wildcardDirectories()
+        for pattern in wildcards
         where Self.glob(pattern.replacingOccurrences(of: "_", with: "*"), key, crossSlash: false) {
             if let s = read(directory.appendingPathComponent(pattern).appendingPathComponent("health.lua")) {
                 return (s, "\(pattern)/health.lua")
@@ -197,7 +202,7 @@ public struct ArgoCDCustomizations: Sendable {
     }
 
     /// `group/Kind` directories whose names hold `_` (wildcards), sorted.
-    func wildcardDirectories() -> [String] {
+    static func wildcardDirectories(in directory: URL?) -> [String] {
         guard let directory else { return [] }
         var out: [String] = []
         let fm = FileManager.default

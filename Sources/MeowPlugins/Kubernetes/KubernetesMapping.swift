@@ -37,6 +37,12 @@ struct KubernetesMapping {
         return cpu == nil && memory == nil ? nil : ResourceAmounts(cpu: cpu, memory: memory)
     }
 
+    /// The resources that become workloads, with their kind.
+    static let workloadResources = [
+        ("/apis/apps/v1/deployments", "Deployment"), ("/apis/apps/v1/statefulsets", "StatefulSet"),
+        ("/apis/apps/v1/daemonsets", "DaemonSet"),
+    ]
+
     static func name(_ o: Value) -> String { o["metadata"]?["name"]?.stringValue ?? "" }
     static func namespace(_ o: Value) -> String { o["metadata"]?["namespace"]?.stringValue ?? "" }
 
@@ -111,10 +117,7 @@ struct KubernetesMapping {
                         memoryRequested: requestedMemory, podsAllocatable: podSlots, pods: running),
                     nodes: NodeCounts(total: nodes.count, ready: ready)))
         ]
-        for (resource, kind) in [
-            ("/apis/apps/v1/deployments", "Deployment"), ("/apis/apps/v1/statefulsets", "StatefulSet"),
-            ("/apis/apps/v1/daemonsets", "DaemonSet"),
-        ] {
+        for (resource, kind) in Self.workloadResources {
             for w in objects[resource] ?? [] {
                 let ns = Self.namespace(w)
                 let name = Self.name(w)

@@ -135,10 +135,7 @@ public actor KubernetesProvider: Provider {
         guard let customizations else { return [:] }
         var out: [String: Condition] = [:]
         var seen = Set<String>()
-        for (resource, kind) in [
-            ("/apis/apps/v1/deployments", "Deployment"), ("/apis/apps/v1/statefulsets", "StatefulSet"),
-            ("/apis/apps/v1/daemonsets", "DaemonSet"),
-        ] {
+        for (resource, kind) in KubernetesMapping.workloadResources {
             for o in objects[resource] ?? [] {
                 let key = "\(kind)/\(KubernetesMapping.namespace(o))/\(KubernetesMapping.name(o))"
                 let version = o["metadata"]?["resourceVersion"]?.stringValue ?? ""
