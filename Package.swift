@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Debian's liblua5.4 (C build). The Makefile installs liblua5.4-dev when pkg-config can't find it.
@@ -62,7 +65,22 @@ let package = Package(
                 "MeowModel", "MeowRules", "MeowPlugins", "MeowActions", "MeowStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
+        ),
+        // The sidecar HTTP API (DESIGN §9): /v1 routes over the runtime's published state, SSE, auth,
+        // /metrics, the OpenAPI document.
+        .target(
+            name: "MeowServer",
+            dependencies: [
+                "MeowModel", "MeowRules", "MeowPlugins", "MeowActions", "MeowStore", "MeowRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("openapi.json")]
         ),
         // Faithful test doubles of services that cannot run here (Argo CD's API server, ...), built from
         // their documented API shapes; used by the tests and by `meow-doubles` for trying meow by hand.
@@ -89,6 +107,8 @@ let package = Package(
             name: "meow",
             dependencies: [
                 "MeowModel", "MeowRules", "MeowPlugins", "MeowAnalytics", "MeowRuntime", "MeowActions", "MeowStore", "LuaHost",
+                "MeowServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -104,6 +124,14 @@ let package = Package(
         .testTarget(
             name: "MeowActionsTests",
             dependencies: ["MeowActions", "MeowStore", "MeowPlugins", "MeowModel", "MeowRuntime", "MeowTesting"]),
-        .testTarget(name: "meowTests", dependencies: ["MeowTesting", "MeowDoubles"]),
+        .testTarget(
+            name: "meowTests",
+            dependencies: [
+                "MeowTesting", "MeowDoubles", "MeowModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
+        .testTarget(
+            name: "MeowServerTests",
+            dependencies: ["MeowServer", "MeowModel", "MeowPlugins", "MeowRuntime", "MeowTesting"]),
     ]
 )

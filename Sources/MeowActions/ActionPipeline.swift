@@ -103,6 +103,8 @@ public actor ActionPipeline {
                 }
             }
             events += try await observeAfter(decisions: decisions, index, revision: snapshot.revision, now: now)
+        } catch is CancellationError {
+            // shutting down: the next start picks up where this pass stopped (every step is in the store)
         } catch {
             logger.error("action pipeline: \(error)")
             sink(ActionEvent(id: 0, action: "", subject: "", rule: "", state: .unknown, message: "store error: \(error)"))

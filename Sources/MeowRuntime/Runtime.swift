@@ -4,6 +4,7 @@ import MeowModel
 import MeowPlugins
 import MeowRules
 import MeowStore
+import Metrics
 
 /// How one provider instance is doing (`meow run` output, later `/readyz`).
 public struct InstanceStatus: Sendable, Codable, Equatable {
@@ -95,16 +96,20 @@ public actor Runtime {
     var random = SystemRandomNumberGenerator()
     /// The action pipeline, when the runtime has a store.
     public let pipeline: ActionPipeline?
-    let store: (any MeowStore)?
+    public nonisolated let store: (any MeowStore)?
     /// History already written: event ids, and the state each DAG run was recorded in.
     var recordedEvents = Set<String>()
     var recordedRuns: [String: String] = [:]
     var lastPrune: Date?
     /// This process's hold on the store (one runner per store, see `acquireLease`).
     var lease: RunnerLease?
+    var renewing = false
     let leaseID = UUID().uuidString
     /// A runner whose heartbeat is older than this is gone.
     public static let leaseTTL: TimeInterval = 15
+    /// The last evaluation and the provider statuses, readable without waiting on this actor.
+    public nonisolated let published = PublishedState()
+    let metrics = RuntimeMetrics()
 
     /// Builds every enabled instance (plugin factories) and loads the rules. Throws when an instance
     /// cannot be built (a CA file that does not parse, ...) or the rules directory can't be read.
@@ -156,11 +161,22 @@ public actor Runtime {
                 store: store, settings: settings, protectedEnvironments: config.protectedEnvironments,
                 targets: names.compactMap { n in
                     built[n].map { ActionTarget(instance: n, plugin: $0.config.plugin, provider: $0.provider) }
-                }, crashAt: crashAt, sink: { sink(.action($0)) })
+                }, crashAt: crashAt,
+                sink: { event in
+                    Counter(label: "meow_actions_total", dimensions: [("state", event.state.rawValue)]).increment()
+                    sink(.action(event))
+                })
         } else {
             pipeline = nil
         }
         rules = try RuleSet(directory: URL(fileURLWithPath: config.rulesDirectory), displayPath: rulesDisplayPath)
+        published.publish(providers: order.compactMap { built[$0]?.status })
+        let loaded = rules
+        published.publish { v in
+            v.rules = loaded.engine.rules
+            v.ruleProblems = loaded.engine.loadErrors + loaded.reloadProblems
+            v.rulesGeneration = loaded.generation
+        }
     }
 
     // MARK: Reading the state
@@ -335,6 +351,11 @@ public actor Runtime {
         guard let store else { return true }
         if let held = lease {
             if now.timeIntervalSince(held.heartbeat) < 1 { return true }
+            // the action loop and an evaluation may both get here; the second would compare-and-set
+            // against the heartbeat the first is writing and wrongly conclude another runner took over
+            if renewing { return true }
+            renewing = true
+            defer { renewing = false }
             var next = held
             next.heartbeat = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
             if (try? await store.replaceRunnerLease(expected: held, with: next)) == true {
@@ -378,6 +399,16 @@ public actor Runtime {
         return changed
     }
 
+    /// Reloads the rule files now, changed or not (`POST /v1/rules/reload`), and evaluates with them.
+    /// A file whose new version does not load keeps its last good version (see `RuleSet`).
+    @discardableResult
+    public func reloadRules() async -> (generation: Int, rules: Int, problems: [RuleLoadError]) {
+        rules.reload()
+        sink(.rulesReloaded(generation: rules.generation, rules: rules.engine.rules.count, problems: rules.reloadProblems))
+        await evaluateAndAct()
+        return (rules.generation, rules.engine.rules.count, rules.engine.loadErrors + rules.reloadProblems)
+    }
+
     func mayPoll(_ name: String) -> Bool {
         instances[name]?.schedule.mayPoll(at: Date()) ?? false
     }
@@ -413,6 +444,7 @@ public actor Runtime {
 
     func record(_ name: String, _ result: Result<Observation, ProviderError>, started: Date, duration: TimeInterval) {
         guard var i = instances[name] else { return }
+        metrics.polled(provider: name, seconds: duration, error: result.failure?.kind.rawValue)
         i.status.polls += 1
         i.status.lastAttempt = started
         i.status.lastDurationSeconds = duration
@@ -437,6 +469,7 @@ public actor Runtime {
         i.status.breaker = i.schedule.breaker.name
         instances[name] = i
         revision += 1
+        published.publish(providers: statuses())
         sink(.polled(i.status))
     }
 
@@ -465,6 +498,17 @@ public actor Runtime {
         }
         current = next
         lastChanges = changes
+        metrics.evaluated(evaluation.stats)
+        let loaded = rules
+        published.publish { v in
+            v.snapshot = snap
+            v.decisions = evaluation.decisions
+            v.stats = evaluation.stats
+            v.evaluatedAt = time
+            v.rules = loaded.engine.rules
+            v.ruleProblems = loaded.engine.loadErrors + loaded.reloadProblems
+            v.rulesGeneration = loaded.generation
+        }
         sink(.evaluated(revision: snap.revision, stats: evaluation.stats, changes: changes))
         return evaluation
     }

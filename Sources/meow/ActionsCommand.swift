@@ -316,7 +316,7 @@ struct ActionsRequest: AsyncParsableCommand {
     @Option(name: .long, help: "A parameter KEY=VALUE (repeatable); numbers and true/false are typed.") var param: [String] = []
 
     func run() async throws {
-        guard action.range(of: #"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"#, options: .regularExpression) != nil else {
+        guard ManualRequest.isActionName(action) else {
             throw InputError("\(action): expected plugin.action, e.g. kubernetes.scale")
         }
         var params: [String: Value] = [:]
@@ -337,12 +337,9 @@ struct ActionsRequest: AsyncParsableCommand {
         let who = try me.who()
         let why = try me.why()
         let now = Date()
-        let key = "manual|\(subject)|\(action)|\(Value.object(params).jsonString())|\(who)|\(now.timeIntervalSince1970)"
-        let (r, _) = try await store.insert(
-            NewAction(
-                key: key, rule: "manual", subject: subject, action: action, params: params, environment: nil, provider: nil,
-                requester: who, reason: why, evidence: .object(["requested_by": .string(who)]), mode: "approve"),
-            ledger: LedgerDraft("proposed", actor: who, "\(who) requests \(action) on \(subject): \(why)"), at: now)
+        let (draft, ledger) = ManualRequest.draft(
+            action: action, subject: subject, params: params, requester: who, reason: why, at: now)
+        let (r, _) = try await store.insert(draft, ledger: ledger, at: now)
         if where_.output == .json {
             print(try Console.json(r))
         } else {

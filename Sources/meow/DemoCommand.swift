@@ -173,30 +173,17 @@ enum DemoActions {
 }
 
 /// The simulation options `meow demo` and `meow simulate --fleet` share, parsed with clear errors.
-enum SimulationSettings {
+extension SimulationSettings {
+    /// The settings of `--apps` ... `--history`; a problem names its option.
     static func parse(apps: Int, seed: UInt64, faults: Int, duration: String, step: String, history: String) throws
         -> (SimulationOptions, duration: TimeInterval, step: TimeInterval)
     {
-        guard let d = Timestamp.parseDuration(duration), d > 0 else {
-            throw InputError("--duration \(duration): expected a duration like 24h")
+        do {
+            return try SimulationSettings.parse(
+                apps: apps, seed: seed, faults: faults, duration: duration, step: step, history: history, prefix: "--")
+        } catch let e as SimulationSettings.Problem {
+            throw InputError(e.message)
         }
-        guard let s = Timestamp.parseDuration(step), s > 0 else {
-            throw InputError("--step \(step): expected a duration like 10m")
-        }
-        guard let h = Timestamp.parseDuration(history) else {
-            throw InputError("--history \(history): expected a duration like 6h")
-        }
-        guard d / s <= 100_000 else { throw InputError("--duration / --step is more than 100000 steps") }
-        guard (1...100_000).contains(apps) else { throw InputError("--apps must be between 1 and 100000") }
-        guard faults >= 0 else { throw InputError("--faults must not be negative") }
-        var options = SimulationOptions()
-        options.fleet.apps = apps
-        options.fleet.seed = seed
-        options.history = h
-        options.step = s
-        options.faults = faults
-        options.faultWindow = d
-        return (options, d, s)
     }
 }
 

@@ -47,42 +47,11 @@ struct RunCommand: AsyncParsableCommand {
     var store: String?
 
     func run() async throws {
-        var cfg: MeowConfig
-        do {
-            cfg = try MeowConfig.load(path: config)
-        } catch let e as ConfigErrors {
-            throw InputError(e.description + "\n(meow config validate --config \(config) checks a config without running it)")
-        }
-        if let rules { cfg.rulesDirectory = rules }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: cfg.rulesDirectory, isDirectory: &isDir), isDir.boolValue else {
-            throw InputError("\(config): rules.dir: \(cfg.rulesDirectory) is not a directory")
-        }
-        let display = rules ?? Self.relative(cfg.rulesDirectory)
         let output = self.output
         let once = self.once
         let printer = EventPrinter(output: output, quietPolls: once)
-        if let store { cfg.storePath = URL(fileURLWithPath: store).standardizedFileURL.path }
-        let opened: SQLiteStore
-        do {
-            opened = try SQLiteStore(path: cfg.storePath)
-        } catch {
-            throw InputError("\(config): store.path: \(error)")
-        }
-        let runtime: Runtime
-        do {
-            runtime = try Runtime(
-                config: cfg, rulesDisplayPath: display, store: opened,
-                crashAt: ProcessInfo.processInfo.environment["MEOW_TEST_CRASH_AT"], sink: { printer.handle($0) })
-        } catch let e as ConfigErrors {
-            throw InputError(e.description)
-        }
-        do {
-            try await runtime.acquireLease()
-        } catch let e as LeaseRefusal {
-            await runtime.shutdown()
-            throw InputError("\(Self.relative(cfg.storePath)): \(e)")
-        }
+        let (cfg, runtime, display) = try await Self.start(
+            config: config, rules: rules, store: store, sink: { printer.handle($0) })
         if once {
             let report = await runtime.runOnce()
             await runtime.shutdown()
@@ -105,6 +74,47 @@ struct RunCommand: AsyncParsableCommand {
                 logger: logger))
         try await group.run()
         Console.progress("meow run: stopped")
+    }
+
+    /// Loads and checks the config, opens the store, builds the runtime and takes the store's runner lease:
+    /// what `meow run` and `meow serve` do before they start. Problems are `InputError`s naming the file.
+    static func start(config: String, rules: String?, store: String?, sink: @escaping @Sendable (RuntimeEvent) -> Void)
+        async throws -> (MeowConfig, Runtime, String)
+    {
+        var cfg: MeowConfig
+        do {
+            cfg = try MeowConfig.load(path: config)
+        } catch let e as ConfigErrors {
+            throw InputError(e.description + "\n(meow config validate --config \(config) checks a config without running it)")
+        }
+        if let rules { cfg.rulesDirectory = rules }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: cfg.rulesDirectory, isDirectory: &isDir), isDir.boolValue else {
+            throw InputError("\(config): rules.dir: \(cfg.rulesDirectory) is not a directory")
+        }
+        let display = rules ?? Self.relative(cfg.rulesDirectory)
+        if let store { cfg.storePath = URL(fileURLWithPath: store).standardizedFileURL.path }
+        let opened: SQLiteStore
+        do {
+            opened = try SQLiteStore(path: cfg.storePath)
+        } catch {
+            throw InputError("\(config): store.path: \(error)")
+        }
+        let runtime: Runtime
+        do {
+            runtime = try Runtime(
+                config: cfg, rulesDisplayPath: display, store: opened,
+                crashAt: ProcessInfo.processInfo.environment["MEOW_TEST_CRASH_AT"], sink: sink)
+        } catch let e as ConfigErrors {
+            throw InputError(e.description)
+        }
+        do {
+            try await runtime.acquireLease()
+        } catch let e as LeaseRefusal {
+            await runtime.shutdown()
+            throw InputError("\(Self.relative(cfg.storePath)): \(e)")
+        }
+        return (cfg, runtime, display)
     }
 
     static func relative(_ path: String) -> String {

@@ -55,6 +55,8 @@ public struct MeowConfig: Sendable {
     public var retentionHistory: TimeInterval
     public var retentionActions: TimeInterval
     public var providers: [ProviderInstance]
+    /// `server:`, for `meow serve`.
+    public var server = ServerSettings()
 
     public var environmentNames: [String] { environments.map(\.name) }
 
@@ -118,6 +120,25 @@ public struct MeowConfig: Sendable {
                 properties:
                   history: {type: duration, minimum: 3600, default: 30d, description: "decisions, events and runs are kept this long"}
                   actions: {type: duration, minimum: 3600, default: 90d, description: "finished actions and their ledger are kept this long"}
+          server:
+            type: object
+            description: "meow serve: the sidecar HTTP API (docs/api.md)"
+            properties:
+              listen: {type: string, default: "127.0.0.1:7070", description: "HOST:PORT, or unix:/path/to/socket for a sidecar"}
+              anonymous: {type: string, enum: [none, viewer, operator, approver, admin], description: "role of requests without a token (default: viewer without tokens, none with tokens)"}
+              max_body: {type: integer, minimum: 1024, default: 1048576, description: "largest request body in bytes (413 beyond)"}
+              request_timeout: {type: duration, minimum: 0.1, default: 30s, description: "limit of one request (SSE streams excepted)"}
+              max_page: {type: integer, minimum: 1, default: 1000, description: "largest page of a list route"}
+              tokens:
+                type: array
+                description: "bearer tokens; the name is the identity the ledger records"
+                items:
+                  type: object
+                  required: [name, role, token_env]
+                  properties:
+                    name: {type: string, description: "identity: alice, dashboard"}
+                    role: {type: string, enum: [viewer, operator, approver, admin], description: "what the token may do"}
+                    token_env: {type: string, secret: env, description: "environment variable holding the token"}
           providers:
             type: array
             description: provider instances
@@ -258,6 +279,9 @@ public struct MeowConfig: Sendable {
                 instances.append(instance)
             }
         }
+        let (server, serverErrors) = ServerSettings.parse(
+            top?["server"], node: root["server"], file: file, environment: environment, checkSecrets: checkSecrets)
+        errors += serverErrors
         if !errors.isEmpty { throw ConfigErrors(errors) }
         let rules = top?["rules"]
         return MeowConfig(
@@ -271,7 +295,7 @@ public struct MeowConfig: Sendable {
                 ?? base.appendingPathComponent(".meow/meow.db").standardizedFileURL.path,
             retentionHistory: top?["store"]?["retention"]?["history"]?.doubleValue ?? 30 * 86400,
             retentionActions: top?["store"]?["retention"]?["actions"]?.doubleValue ?? 90 * 86400,
-            providers: instances)
+            providers: instances, server: server)
     }
 
     /// Protected environments (stricter guardrails).

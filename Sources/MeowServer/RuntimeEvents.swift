@@ -1,0 +1,50 @@
+import Foundation
+import MeowModel
+import MeowRuntime
+
+extension EventHub {
+    /// Publishes what the runtime reports as `/v1/events`: decision changes, action steps, provider state
+    /// changes (not every poll), rule reloads, warnings.
+    public func publish(_ event: RuntimeEvent) {
+        switch event {
+        case .polled(let s):
+            // a provider's state matters when it changes; every poll would be noise
+            guard s.state != "ok" || s.consecutiveFailures == 0 && s.polls <= 1 || s.failures > 0 && s.consecutiveFailures == 0
+            else {
+                return
+            }
+            publish(
+                "state",
+                [
+                    "provider": .string(s.name), "state": .string(s.state), "entities": .int(Int64(s.entities)),
+                    "error": s.lastError.map { .string($0) } ?? .null,
+                ])
+        case .evaluated(let revision, _, let changes):
+            for c in changes {
+                guard case .object(var o) = (try? ValueEncoder(dateStrategy: .iso8601).encode(c.decision)) ?? .null else {
+                    continue
+                }
+                o["change"] = .string(c.change)
+                o["revision"] = .int(Int64(revision))
+                publish("decision", .object(o))
+            }
+        case .rulesReloaded(let generation, let rules, let problems):
+            publish(
+                "rules",
+                [
+                    "generation": .int(Int64(generation)), "rules": .int(Int64(rules)),
+                    "problems": .array(problems.map(API.problemValue)),
+                ])
+        case .action(let a):
+            publish(
+                "action",
+                [
+                    "id": .int(a.id), "state": .string(a.state.rawValue), "action": .string(a.action),
+                    "subject": .string(a.subject),
+                    "rule": .string(a.rule), "message": .string(a.message),
+                ])
+        case .warning(let w):
+            publish("warning", ["message": .string(w)])
+        }
+    }
+}
