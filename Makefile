@@ -5,14 +5,14 @@ BIN_DEBUG := .build/debug/meow
 BIN_RELEASE := .build/release/meow
 DEMO_DIR := .build/demo
 
-.PHONY: all build release demo test bench deps pydeps lua sqlite clean help
+.PHONY: all build release demo test bench deps pydeps tsc lua sqlite clean help
 
 all: build
 
 help:
 	@echo "make demo   build meow and simulate a day of a fleet with faults (no external service needed)"
 	@echo "make test   install what the tests need (Lua, a real Airflow and Prometheus), then run every test (Swift tests + rule tests)"
-	@echo "make bench  release build, then the evaluation, fleet simulator and anomaly benchmarks"
+	@echo "make bench  release build, then the evaluation, fleet simulator, anomaly and HTTP API benchmarks"
 
 # Debian's Lua 5.4 (C build) for the embedded engine; installed only when pkg-config can't find it.
 lua:
@@ -35,6 +35,14 @@ sqlite:
 pydeps:
 	@python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
 
+# TypeScript (Debian's node-typescript) type-checks the BFF example (examples/bff) the tests run with node.
+tsc:
+	@if ! command -v tsc >/dev/null 2>&1; then \
+	  echo "installing node-typescript (tsc, for the TypeScript BFF example's test) ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq node-typescript >/dev/null; \
+	fi
+
 deps: lua sqlite
 
 build: deps
@@ -53,13 +61,14 @@ demo: release
 # Installs and starts a real Airflow 3 (scripts/airflow-test.sh: a virtualenv in .build, kept between runs)
 # and a real Prometheus (scripts/prometheus-test.sh: Debian's package) for the integration tests, runs
 # every test, stops them.
-test: deps pydeps
+test: deps pydeps tsc
 	SWIFT=$(SWIFT) scripts/test.sh
 
 bench: release
 	$(BIN_RELEASE) bench eval --rules rules --apps 10000
 	$(BIN_RELEASE) bench fleet
 	$(BIN_RELEASE) bench anomaly --data ../shared/nab-dev/data --labels ../shared/nab-dev/labels/combined_windows.json
+	$(BIN_RELEASE) bench api --rules rules --apps 10000
 
 clean:
 	rm -rf .build

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: everything the tests need, then all tests. A real Airflow (scripts/airflow-test.sh) and a
+# `make test`: everything the tests need, then all tests (the Makefile installs Lua, SQLite's headers,
+# jsonschema and tsc first). A real Airflow (scripts/airflow-test.sh) and a
 # real Prometheus (scripts/prometheus-test.sh) start while the tests build, serve the integration tests,
 # and are stopped whatever happens.
 set -euo pipefail
@@ -18,7 +19,7 @@ wait $starter || true
 cat .build/airflow-start.log
 if [ "$(cat .build/airflow-start.rc)" != 0 ]; then echo "error: the test Airflow did not start (above)" >&2; exit 1; fi
 eval "export $(scripts/airflow-test.sh env) $(scripts/prometheus-test.sh env)"
-export MEOW_REQUIRE_AIRFLOW=1 MEOW_REQUIRE_PROMETHEUS=1
+export MEOW_REQUIRE_AIRFLOW=1 MEOW_REQUIRE_PROMETHEUS=1 MEOW_REQUIRE_TSC=1
 $SWIFT test --skip-build
 .build/debug/meow check --rules rules
 .build/debug/meow test --rules rules

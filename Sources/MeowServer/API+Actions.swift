@@ -22,20 +22,16 @@ extension API {
             }
             return id
         }
-        // newest first; the cursor is the last id of the previous page (the store keeps at most the last
-        // `actionsScanned` for this view)
-        var list = try await store.actions(states: states, limit: Self.actionsScanned)
-        if let subject = r.query("subject") { list = list.filter { $0.subject == subject } }
-        let total = list.count
-        if let before { list = list.filter { $0.id < before } }
+        // newest first; the cursor is the last id of the previous page
+        let subjects = r.query("subject").map { Set([$0]) }
+        let list = try await store.actions(states: states, subjects: subjects, before: before, limit: limit + 1)
+        let total = try await store.countActions(states: states, subjects: subjects)
         let page = Array(list.prefix(limit))
         return .json([
             "items": .array(try page.map { try Self.encode($0) }), "total": .int(Int64(total)),
             "next_cursor": list.count > limit ? .string(String(page.last!.id)) : .null,
         ])
     }
-
-    static let actionsScanned = 5000
 
     func actionID(_ r: APIRequest) throws -> Int64 {
         guard let text = r.parameters["id"], let id = Int64(text), id > 0 else {

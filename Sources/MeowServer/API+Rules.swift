@@ -28,7 +28,7 @@ extension API {
             [
                 "items": .array(items), "generation": .int(Int64(view.rulesGeneration)),
                 "problems": .array(view.ruleProblems.map(Self.problemValue)),
-            ], cacheable: true)
+            ])
     }
 
     static func problemValue(_ e: RuleLoadError) -> Value {

@@ -13,12 +13,19 @@ extension API {
         var next: String?
         var total: Int
 
-        init(_ all: [T], id: (T) -> String, request r: APIRequest, maxPage: Int) throws {
+        init(_ all: [T], id: (T) -> String, request r: APIRequest, maxPage: Int, sortedByID: Bool = false) throws {
             let limit = try API.int(r, "limit", default: min(100, maxPage), range: 1...maxPage)
-            let sorted = all.sorted { id($0) < id($1) }
+            let sorted = sortedByID ? all : all.sorted { id($0) < id($1) }
             var start = 0
             if let cursor = r.query("cursor") {
-                start = sorted.firstIndex { id($0) > cursor } ?? sorted.count
+                // binary search: the first id after the cursor
+                var lo = 0
+                var hi = sorted.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if id(sorted[mid]) <= cursor { lo = mid + 1 } else { hi = mid }
+                }
+                start = lo
             }
             let end = min(sorted.count, start + limit)
             items = Array(sorted[start..<end])
@@ -41,9 +48,10 @@ extension API {
     // MARK: Environments and clusters
 
     func environments(_ r: APIRequest) async throws -> APIResponse {
-        let view = state
+        let read = index
+        let view = read.view
         let apps = view.snapshot.entities.compactMap(\.application)
-        let index = DecisionIndex(view)
+        let index = read.decisions
         var items: [Value] = []
         for case .environment(let e) in view.snapshot.entities {
             let mine = apps.filter { $0.environment == e.name }
@@ -60,25 +68,25 @@ extension API {
             o["decisions"] = Self.counts(decisions)
             items.append(.object(o))
         }
-        return .json(["items": .array(items), "revision": .int(Int64(view.snapshot.revision))], cacheable: true)
+        return .json(["items": .array(items), "revision": .int(Int64(view.snapshot.revision))])
     }
 
     func clusters(_ r: APIRequest) async throws -> APIResponse {
-        let view = state
+        let read = index
+        let view = read.view
         let env = r.query("environment")
         let all = view.snapshot.entities.compactMap { e -> Cluster? in
             guard case .cluster(let c) = e, env == nil || c.environment == env else { return nil }
             return c
         }
         let p = try page(all, id: \.id, r)
-        return .json(try p.body({ try Self.encode(Entity.cluster($0)) }, revision: view.snapshot.revision), cacheable: true)
+        return .json(try p.body({ try Self.encode(Entity.cluster($0)) }, revision: view.snapshot.revision))
     }
 
     // MARK: Applications
 
     /// Applications with their health, sync, latest decisions and insights.
     func applications(_ r: APIRequest) async throws -> APIResponse {
-        let view = state
         let health = try Self.oneOf(r, "health", ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"])
         let sync = try Self.oneOf(r, "sync", ["Synced", "OutOfSync", "Unknown"])
         let q = r.query("q")?.lowercased()
@@ -88,23 +96,45 @@ extension API {
             }
             return b
         }
-        let index = DecisionIndex(view)
-        let all = view.snapshot.entities.compactMap { e -> Application? in
-            guard case .application(let a) = e else { return nil }
-            if let env = r.query("environment"), a.environment != env { return nil }
-            if let c = r.query("cluster"), a.cluster != c { return nil }
-            if let p = r.query("project"), a.project != p { return nil }
-            if let health, !health.contains(a.health ?? "Unknown") { return nil }
-            if let sync, !sync.contains(a.syncStatus ?? "Unknown") { return nil }
-            if let q, !a.id.lowercased().contains(q) && !(a.name ?? "").lowercased().contains(q) { return nil }
-            if let hasDecisions, index.bySubject[a.id, default: []].isEmpty == hasDecisions { return nil }
-            return a
+        let read = index
+        let decisions = read.decisions
+        let filtered = r.query.contains {
+            ["environment", "cluster", "project", "health", "sync", "q", "has_decisions"].contains($0.0)
         }
-        let p = try page(all, id: \.id, r)
-        return .json(try p.body({ try self.applicationItem($0, index) }, revision: view.snapshot.revision), cacheable: true)
+        // filter positions, not copies: an Application is a large value, and copying 10,000 of them per
+        // request was most of a filtered request's time
+        let apps = read.applications
+        let env = r.query("environment"), cluster = r.query("cluster"), project = r.query("project")
+        let positions =
+            !filtered
+            ? Array(apps.indices)
+            : apps.indices.filter { i in
+                if let env, apps[i].environment != env { return false }
+                if let cluster, apps[i].cluster != cluster { return false }
+                if let project, apps[i].project != project { return false }
+                if let health, !health.contains(apps[i].health ?? "Unknown") { return false }
+                if let sync, !sync.contains(apps[i].syncStatus ?? "Unknown") { return false }
+                if let q, !apps[i].id.lowercased().contains(q) && !(apps[i].name ?? "").lowercased().contains(q) { return false }
+                if let hasDecisions, decisions.bySubject[apps[i].id, default: []].isEmpty == hasDecisions { return false }
+                return true
+            }
+        let page = try Page(positions, id: { apps[$0].id }, request: r, maxPage: config.server.maxPage, sortedByID: true)
+        let p = (items: page.items.map { apps[$0] }, next: page.next, total: page.total)
+        // the page is assembled from each item's cached JSON (keys in sorted order, as everywhere)
+        var out: [UInt8] = []
+        out.reserveCapacity(p.items.count * 3000 + 200)
+        out += Array(#"{"items":["#.utf8)
+        for (i, a) in p.items.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += try read.applicationItemJSON(a)
+        }
+        out += Array(#"],"next_cursor":"#.utf8)
+        out += Array((p.next.map { Value.string($0) } ?? .null).compactJSON.utf8)
+        out += Array(#","revision":\#(read.view.snapshot.revision),"total":\#(p.total)}"#.utf8)
+        return .jsonBytes(out)
     }
 
-    func applicationItem(_ a: Application, _ index: DecisionIndex) throws -> Value {
+    static func applicationItem(_ a: Application, _ index: DecisionIndex) throws -> Value {
         guard case .object(var o) = try Self.encode(Entity.application(a)) else { return .null }
         let mine = index.bySubject[a.id, default: []]
         o["decisions"] = .array(try mine.prefix(20).map { try Self.encode($0) })
@@ -141,21 +171,14 @@ extension API {
     /// actions on it, deployments).
     func application(_ r: APIRequest) async throws -> APIResponse {
         let id = try entityID(r, kind: "application")
-        let view = state
-        guard let a = view.snapshot.entities.lazy.compactMap(\.application).first(where: { $0.id == id }) else {
+        let read = index
+        let index = read.decisions
+        guard case .application(let a)? = read.byID[id] else {
             throw Problem.notFound("no application \(id) in the current state (GET /v1/applications lists them)")
         }
-        let index = DecisionIndex(view)
-        guard case .object(var o) = try applicationItem(a, index) else { return .json(.null) }
-        var workloads: [Value] = []
-        var changes: [Value] = []
-        for e in view.snapshot.entities {
-            switch e {
-            case .workload(let w) where w.application == a.id: workloads.append(try Self.encode(e))
-            case .change(let c) where c.application == a.id: changes.append(try Self.encode(e))
-            default: break
-            }
-        }
+        guard case .object(var o) = try Self.applicationItem(a, index) else { return .json(.null) }
+        let workloads = try read.workloads[a.id, default: []].map { try Self.encode($0) }
+        let changes = try read.changes[a.id, default: []].map { try Self.encode($0) }
         o["decisions"] = .array(try index.bySubject[a.id, default: []].map { try Self.encode($0) })
         o["workloads"] = .array(workloads)
         o["changes"] = .array(changes)
@@ -170,12 +193,12 @@ extension API {
                 }
             }
             activity["decisions"] = .array(decisionHistory)
-            let acts = try await store.actions(states: nil, limit: 2000).filter { related.contains($0.subject) }
-            activity["actions"] = .array(try acts.prefix(100).map { try Self.encode($0) })
+            let acts = try await store.actions(states: nil, subjects: related, before: nil, limit: 100)
+            activity["actions"] = .array(try acts.map { try Self.encode($0) })
         }
         // `history` stays the deployment history, as in the list; what meow saw and did is `activity`
         o["activity"] = .object(activity)
-        return .json(.object(o), cacheable: store == nil)
+        return .json(.object(o))
     }
 
     /// The entity id of `/v1/<kind>s/{id}`: the whole id (`application/sim/payments`, with its slashes,
@@ -188,7 +211,8 @@ extension API {
     // MARK: Airflow
 
     func dags(_ r: APIRequest) async throws -> APIResponse {
-        let view = state
+        let read = index
+        let view = read.view
         let q = r.query("q")?.lowercased()
         let paused = try r.query("paused").map { t -> Bool in
             guard let b = Bool(t) else {
@@ -196,7 +220,7 @@ extension API {
             }
             return b
         }
-        let index = DecisionIndex(view)
+        let index = read.decisions
         let all = view.snapshot.entities.compactMap { e -> DAG? in
             guard case .dag(let d) = e else { return nil }
             if let env = r.query("environment"), d.environment != env { return nil }
@@ -216,30 +240,32 @@ extension API {
                         "worst_severity": mine.compactMap(\.severity).max().map { .string($0.rawValue) } ?? .null,
                     ]
                     return .object(o)
-                }, revision: view.snapshot.revision), cacheable: true)
+                }, revision: view.snapshot.revision))
     }
 
     func dag(_ r: APIRequest) async throws -> APIResponse {
         let id = try entityID(r, kind: "dag")
-        let view = state
-        guard let d = view.snapshot.entities.first(where: { $0.id == id }), case .dag = d else {
+        let read = index
+        let view = read.view
+        guard let d = read.byID[id], case .dag = d else {
             throw Problem.notFound("no DAG \(id) in the current state (GET /v1/dags lists them)")
         }
         guard case .object(var o) = try Self.encode(d) else { return .json(.null) }
         let runs = view.snapshot.entities.filter { if case .dagRun(let run) = $0 { return run.dag == id } else { return false } }
         o["runs"] = .array(try runs.map { try Self.encode($0) })
-        let index = DecisionIndex(view)
+        let index = read.decisions
         o["decisions"] = .array(
             try (index.bySubject[id, default: []] + runs.flatMap { index.bySubject[$0.id, default: []] }).map {
                 try Self.encode($0)
             })
-        return .json(.object(o), cacheable: true)
+        return .json(.object(o))
     }
 
     func runs(_ r: APIRequest) async throws -> APIResponse {
-        let view = state
+        let read = index
+        let view = read.view
         let states = r.query("state").map { Set($0.split(separator: ",").map(String.init)) }
-        let index = DecisionIndex(view)
+        let index = read.decisions
         let all = view.snapshot.entities.compactMap { e -> DAGRun? in
             guard case .dagRun(let run) = e else { return nil }
             if let dag = r.query("dag"), run.dag != dag && run.dagId != dag { return nil }
@@ -248,11 +274,12 @@ extension API {
             return run
         }
         let p = try page(all, id: \.id, r)
-        return .json(try p.body({ try Self.encode(Entity.dagRun($0)) }, revision: view.snapshot.revision), cacheable: true)
+        return .json(try p.body({ try Self.encode(Entity.dagRun($0)) }, revision: view.snapshot.revision))
     }
 
     func taskInstances(_ r: APIRequest) async throws -> APIResponse {
-        let view = state
+        let read = index
+        let view = read.view
         let states = r.query("state").map { Set($0.split(separator: ",").map(String.init)) }
         let all = view.snapshot.entities.compactMap { e -> TaskInstance? in
             guard case .taskInstance(let t) = e else { return nil }
@@ -263,7 +290,7 @@ extension API {
             return t
         }
         let p = try page(all, id: \.id, r)
-        return .json(try p.body({ try Self.encode(Entity.taskInstance($0)) }, revision: view.snapshot.revision), cacheable: true)
+        return .json(try p.body({ try Self.encode(Entity.taskInstance($0)) }, revision: view.snapshot.revision))
     }
 
     // MARK: Decisions
@@ -271,7 +298,8 @@ extension API {
     static let decisionTypes = ["violation", "anomaly", "action_proposed", "rule_error"]
 
     func decisions(_ r: APIRequest) async throws -> APIResponse {
-        let view = state
+        let read = index
+        let view = read.view
         let types = try Self.oneOf(r, "type", Self.decisionTypes)
         let severities = try Self.oneOf(r, "severity", Severity.allCases.map(\.rawValue))
         let since = try Self.time(r, "since")
@@ -279,7 +307,7 @@ extension API {
         let rules = r.query("rule").map { Set($0.split(separator: ",").map(String.init)) }
         let subject = r.query("subject")
         let env = r.query("environment")
-        let index = DecisionIndex(view)
+        let index = read.decisions
         // the cursor is a decision's identity (rule, subject, type and its ordinal among equals), as stable as
         // the decision itself while the state changes between pages
         var numbered: [(key: String, decision: Decision)] = []
@@ -305,7 +333,7 @@ extension API {
                     guard case .object(var o) = try Self.encode(n.decision) else { return .null }
                     o["environment"] = index.environment(of: n.decision).map { .string($0) } ?? .null
                     return .object(o)
-                }, revision: view.snapshot.revision), cacheable: true)
+                }, revision: view.snapshot.revision))
     }
 }
 

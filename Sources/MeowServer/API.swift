@@ -28,8 +28,9 @@ public struct APIRequest: Sendable {
 
 /// What a handler answers.
 public enum APIResponse: Sendable {
-    /// JSON; `cacheable` reads get an ETag and answer 304 to a matching `If-None-Match`.
-    case json(Value, status: Int = 200, cacheable: Bool = false, headers: [String: String] = [:])
+    case json(Value, status: Int = 200, headers: [String: String] = [:])
+    /// JSON already encoded (the application list, assembled from cached items).
+    case jsonBytes([UInt8])
     case text(String, contentType: String, status: Int = 200)
     /// Server-sent events: what to write first, then each live event, until the client goes.
     case events(EventHub.Subscription, types: Set<String>?)
@@ -45,7 +46,9 @@ public struct Route: Sendable {
     public var role: ServerSettings.Role?
     /// Query parameters it accepts; others are refused (400), so a typo is not silently ignored.
     public var query: [String]
-    /// Reads answer from the published state, with ETags.
+    /// Answers only from the published state: it gets an ETag (the state's version and the URL), and a
+    /// matching `If-None-Match` is answered 304 without running the handler.
+    public var cacheable = false
     var handler: @Sendable (APIRequest) async throws -> APIResponse
 }
 
@@ -68,6 +71,9 @@ public final class API: Sendable {
     }
 
     var state: StateView { runtime.published.current }
+    let cache = ReadCache()
+    /// The read index of the current published state.
+    var index: ReadIndex { cache.index(state) }
 
     public var routes: [Route] {
         let pageQuery = ["limit", "cursor"]
@@ -77,25 +83,30 @@ public final class API: Sendable {
             Route(method: "GET", path: "/metrics", role: nil, query: [], handler: metrics),
             Route(method: "GET", path: "/openapi.json", role: nil, query: [], handler: openAPI),
             Route(method: "GET", path: "/v1/status", role: .viewer, query: [], handler: status),
-            Route(method: "GET", path: "/v1/environments", role: .viewer, query: [], handler: environments),
-            Route(method: "GET", path: "/v1/clusters", role: .viewer, query: ["environment"] + pageQuery, handler: clusters),
+            Route(method: "GET", path: "/v1/environments", role: .viewer, query: [], cacheable: true, handler: environments),
+            Route(
+                method: "GET", path: "/v1/clusters", role: .viewer, query: ["environment"] + pageQuery, cacheable: true,
+                handler: clusters),
             Route(
                 method: "GET", path: "/v1/applications", role: .viewer,
                 query: ["environment", "cluster", "health", "sync", "project", "q", "has_decisions"] + pageQuery,
-                handler: applications),
+                cacheable: true, handler: applications),
             Route(method: "GET", path: "/v1/applications/{id}", role: .viewer, query: ["since"], handler: application),
             Route(
-                method: "GET", path: "/v1/dags", role: .viewer, query: ["environment", "paused", "q"] + pageQuery, handler: dags),
-            Route(method: "GET", path: "/v1/dags/{id}", role: .viewer, query: [], handler: dag),
+                method: "GET", path: "/v1/dags", role: .viewer, query: ["environment", "paused", "q"] + pageQuery,
+                cacheable: true, handler: dags),
+            Route(method: "GET", path: "/v1/dags/{id}", role: .viewer, query: [], cacheable: true, handler: dag),
             Route(
-                method: "GET", path: "/v1/runs", role: .viewer, query: ["dag", "state", "environment"] + pageQuery, handler: runs),
+                method: "GET", path: "/v1/runs", role: .viewer, query: ["dag", "state", "environment"] + pageQuery,
+                cacheable: true, handler: runs),
             Route(
                 method: "GET", path: "/v1/task-instances", role: .viewer, query: ["run", "dag", "state"] + pageQuery,
-                handler: taskInstances),
+                cacheable: true, handler: taskInstances),
             Route(
                 method: "GET", path: "/v1/decisions", role: .viewer,
-                query: ["type", "severity", "environment", "rule", "subject", "since", "until"] + pageQuery, handler: decisions),
-            Route(method: "GET", path: "/v1/rules", role: .viewer, query: [], handler: rules),
+                query: ["type", "severity", "environment", "rule", "subject", "since", "until"] + pageQuery, cacheable: true,
+                handler: decisions),
+            Route(method: "GET", path: "/v1/rules", role: .viewer, query: [], cacheable: true, handler: rules),
             Route(method: "POST", path: "/v1/rules/reload", role: .operator, query: [], handler: reloadRules),
             Route(method: "POST", path: "/v1/rules/validate", role: .viewer, query: ["name"], handler: validateRule),
             Route(method: "POST", path: "/v1/simulate", role: .viewer, query: [], handler: simulate),
@@ -172,7 +183,7 @@ public final class API: Sendable {
                 ],
                 "caller": ["name": .string(r.caller.name), "role": r.caller.role.map { .string($0.rawValue) } ?? .null],
                 "last_event_id": .string(hub.lastID),
-            ], cacheable: false)
+            ])
     }
 }
 

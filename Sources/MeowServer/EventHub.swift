@@ -12,7 +12,7 @@ public struct ServerEvent: Sendable, Equatable {
 
     /// The SSE wire form.
     public var wire: String {
-        "id: \(id)\nevent: \(type)\ndata: \(data.jsonString())\n\n"
+        "id: \(id)\nevent: \(type)\ndata: \(data.compactJSON)\n\n"
     }
 }
 

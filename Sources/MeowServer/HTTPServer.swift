@@ -19,9 +19,21 @@ public enum HTTPServer {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         let auth = Authenticator(tokens: settings.tokens, anonymous: settings.anonymous)
-        for route in api.routes {
+        let routes = api.routes
+        for route in routes {
             router.on(RouterPath(hummingbirdPath(route.path)), method: HTTPRequest.Method(route.method)!) { request, context in
                 try await handle(request, context: context, route: route, api: api, auth: auth, settings: settings)
+            }
+        }
+        // a known path with another method is 405 with the methods it has, not "no route"
+        for (path, methods) in Dictionary(grouping: routes, by: \.path).mapValues({ $0.map(\.method) }) {
+            let allow = methods.sorted().joined(separator: ", ")
+            for other in ["GET", "POST", "PUT", "PATCH", "DELETE"] where !methods.contains(other) {
+                router.on(RouterPath(hummingbirdPath(path)), method: HTTPRequest.Method(other)!) { request, _ -> Response in
+                    var p = Problem(405, "method-not-allowed", "\(other) \(path) is not a route; it answers \(allow)")
+                    p.headers["Allow"] = allow
+                    throw p
+                }
             }
         }
         let address: BindAddress =
@@ -81,8 +93,14 @@ public enum HTTPServer {
                 throw Problem(413, "too-large", "the request body is larger than server.max_body (\(settings.maxBody) bytes)")
             }
         }
+        // the ETag is the published state's version and the URL: the answer depends on nothing else
         let version = api.runtime.published.current.version
         let etag = "W/\"\(version)-\(fnv1a(request.uri.description))\""
+        if route.cacheable, let match = request.headers[.ifNoneMatch],
+            match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" })
+        {
+            return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: "no-cache"])
+        }
         let answer: APIResponse
         if route.path == "/v1/events" {
             answer = try await route.handler(r)
@@ -102,23 +120,26 @@ public enum HTTPServer {
             }
         }
         switch answer {
-        case .json(let value, let status, let cacheable, let extra):
+        case .json(let value, let status, let extra):
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             for (k, v) in extra { if let name = HTTPField.Name(k) { headers[name] = v } }
-            if cacheable {
+            if route.cacheable {
                 headers[.eTag] = etag
                 headers[.cacheControl] = "no-cache"
-                if let match = request.headers[.ifNoneMatch],
-                    match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" })
-                {
-                    headers[.contentType] = nil
-                    return Response(status: .notModified, headers: headers)
-                }
             }
+            var w = JSONWriter(capacity: 1 << 14)
+            w.value(value)
             return Response(
                 status: HTTPResponse.Status(code: status), headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonString())))
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: w.bytes)))
+        case .jsonBytes(let bytes):
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if route.cacheable {
+                headers[.eTag] = etag
+                headers[.cacheControl] = "no-cache"
+            }
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         case .text(let text, let type, let status):
             return Response(
                 status: HTTPResponse.Status(code: status), headers: [.contentType: type],
@@ -197,6 +218,6 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         for (k, v) in p.headers { if let name = HTTPField.Name(k) { headers[name] = v } }
         return Response(
             status: HTTPResponse.Status(code: p.status), headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(string: p.body(instance: request.uri.path).jsonString())))
+            body: ResponseBody(byteBuffer: ByteBuffer(string: p.body(instance: request.uri.path).compactJSON)))
     }
 }

@@ -258,8 +258,11 @@ public protocol MeowStore: Sendable {
     /// Records a new action with its `proposed` ledger entry, or returns the one with the same key.
     func insert(_ action: NewAction, ledger: LedgerDraft, at: Date) async throws -> (record: ActionRecord, created: Bool)
     func action(_ id: Int64) async throws -> ActionRecord?
-    /// Actions, newest first, optionally only in some states.
-    func actions(states: Set<ActionState>?, limit: Int) async throws -> [ActionRecord]
+    /// Actions, newest first, optionally only in some states, on some subjects, older than `before` (an id:
+    /// the next page after it).
+    func actions(states: Set<ActionState>?, subjects: Set<String>?, before: Int64?, limit: Int) async throws -> [ActionRecord]
+    /// How many actions `actions(states:subjects:before:limit:)` would list without `before` and `limit`.
+    func countActions(states: Set<ActionState>?, subjects: Set<String>?) async throws -> Int
     /// Succeeded actions whose effect has not been observed yet, oldest first.
     func unobserved(limit: Int) async throws -> [ActionRecord]
     /// Moves an action from one of `from` to `to` and writes the ledger entry in the same transaction.
@@ -296,4 +299,11 @@ public protocol MeowStore: Sendable {
     func record(events: [Event], runs: [DAGRun]) async throws
     func decisionHistory(since: Date, subject: String?, limit: Int) async throws -> [DecisionHistoryRecord]
     func prune(now: Date, retention: Retention) async throws -> PruneReport
+}
+
+extension MeowStore {
+    /// Actions, newest first, optionally only in some states.
+    public func actions(states: Set<ActionState>?, limit: Int) async throws -> [ActionRecord] {
+        try await actions(states: states, subjects: nil, before: nil, limit: limit)
+    }
 }

@@ -145,19 +145,43 @@ public final class SQLiteStore: MeowStore {
         try await pool.read { db in try Self.fetch(db, id) }
     }
 
-    public func actions(states: Set<ActionState>?, limit: Int) async throws -> [ActionRecord] {
+    public func actions(states: Set<ActionState>?, subjects: Set<String>?, before: Int64?, limit: Int) async throws
+        -> [ActionRecord]
+    {
         try await pool.read { db in
-            if let states {
-                guard !states.isEmpty else { return [] }
-                let marks = states.map { _ in "?" }.joined(separator: ",")
-                return try Row.fetchAll(
-                    db, sql: "SELECT * FROM actions WHERE state IN (\(marks)) ORDER BY id DESC LIMIT ?",
-                    arguments: StatementArguments(states.map(\.rawValue).sorted() + [String(limit)])
-                ).map(Self.record)
-            }
-            return try Row.fetchAll(db, sql: "SELECT * FROM actions ORDER BY id DESC LIMIT ?", arguments: [limit]).map(
-                Self.record)
+            let (filter, args) = Self.actionFilter(states: states, subjects: subjects, before: before)
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM actions\(filter) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(args + [limit])
+            ).map(Self.record)
         }
+    }
+
+    public func countActions(states: Set<ActionState>?, subjects: Set<String>?) async throws -> Int {
+        try await pool.read { db in
+            let (filter, args) = Self.actionFilter(states: states, subjects: subjects, before: nil)
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM actions\(filter)", arguments: StatementArguments(args)) ?? 0
+        }
+    }
+
+    /// A WHERE clause (or nothing) and its arguments.
+    static func actionFilter(states: Set<ActionState>?, subjects: Set<String>?, before: Int64?)
+        -> (String, [(any DatabaseValueConvertible)?])
+    {
+        var clauses: [String] = []
+        var args: [(any DatabaseValueConvertible)?] = []
+        if let states {
+            clauses.append(states.isEmpty ? "0" : "state IN (\(states.map { _ in "?" }.joined(separator: ",")))")
+            args += states.map(\.rawValue).sorted()
+        }
+        if let subjects {
+            clauses.append(subjects.isEmpty ? "0" : "subject IN (\(subjects.map { _ in "?" }.joined(separator: ",")))")
+            args += subjects.sorted()
+        }
+        if let before {
+            clauses.append("id < ?")
+            args.append(before)
+        }
+        return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), args)
     }
 
     public func unobserved(limit: Int) async throws -> [ActionRecord] {
@@ -450,7 +474,9 @@ public final class SQLiteStore: MeowStore {
                 sql += " AND subject = ?"
                 args.append(subject)
             }
-            sql += " ORDER BY id LIMIT ?"
+            // (at, id) rather than id: with a subject, the (subject, at) index then gives the order too, and
+            // SQLite does not walk the whole table by id instead
+            sql += " ORDER BY at, id LIMIT ?"
             args.append(limit)
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap { row in
                 let body: String = row["body"]

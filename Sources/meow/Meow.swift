@@ -53,6 +53,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print numbers (make bench runs them in a release build).",
-        subcommands: [BenchEvalCommand.self, BenchAnomalyCommand.self, BenchFleetCommand.self]
+        subcommands: [BenchEvalCommand.self, BenchAnomalyCommand.self, BenchFleetCommand.self, BenchAPICommand.self]
     )
 }

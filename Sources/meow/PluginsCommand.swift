@@ -161,6 +161,10 @@ struct ConfigValidateCommand: AsyncParsableCommand {
                     "  guardrails: cooldown \(d(a.cooldown)), \(a.perRulePerHour)/h per rule, \(a.globalPerHour)/h in all, blast radius \(a.maxActions) (protected \(a.protectedMaxActions)) per \(d(a.blastWindow)), approvals \(a.requiredApprovals) (protected \(a.protectedRequiredApprovals)) within \(d(a.approvalExpiry))"
                 )
                 print("  store: \(c.storePath)")
+                let sv = c.server
+                print(
+                    "  server (meow serve): \(sv.listen), \(sv.tokens.isEmpty ? "no tokens" : sv.tokens.map { "\($0.name) (\($0.role.rawValue))" }.joined(separator: ", ")), anonymous \(sv.anonymous?.rawValue ?? "refused")"
+                )
                 for (name, h) in health {
                     print("  connect \(name): \(h.ok ? Console.green("ok") : Console.red("failed")): \(h.message)")
                 }

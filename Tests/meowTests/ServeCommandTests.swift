@@ -152,6 +152,8 @@ import Testing
         #expect(badTime.status == 400)
         let noRoute = try await api.call(.GET, "/v1/nothing-here", token: viewer, record: false)
         #expect(noRoute.status == 404 && noRoute.contentType == "application/problem+json")
+        let wrongMethod = try await api.call(.DELETE, "/v1/applications", token: viewer, record: false)
+        #expect(wrongMethod.status == 405 && wrongMethod.headers.first(name: "allow") == "GET")
 
         // DAGs, runs, task instances
         let dags = try await api.call(.GET, "/v1/dags", token: viewer)

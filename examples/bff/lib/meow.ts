@@ -576,7 +576,7 @@ export interface ActionDetail extends Action {
 /** `GET /v1/actions`: newest first, paged by `cursor` (the last id of the previous page). */
 export interface ActionList {
   items: Action[];
-  /** Actions matching the filters (among the newest 5000). */
+  /** Actions matching the filters (all pages). */
   total: number;
   next_cursor: string | null;
 }
