@@ -97,7 +97,7 @@ final class LoopbackServer: Sendable {
                 continuation.finish()
             },
             logger: quietLogger)
-        let task = Task {
+        let task = Task(executorPreference: DoubleExecutor.shared) {
             do {
                 try await application.runService(gracefulShutdownSignals: [])
             } catch {

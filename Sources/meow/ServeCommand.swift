@@ -12,16 +12,21 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run meow (as `meow run` does) and serve its HTTP API for the dashboard (docs/api.md).",
         discussion: """
-            The API binds 127.0.0.1:7070 by default (server.listen in meow.yaml, or --listen; unix:/path for a
-            Unix socket next to a sidecar). Routes are under /v1, described by /openapi.json; /healthz, /readyz
-            and /metrics (Prometheus) need no token. Tokens and roles: server.tokens (docs/api.md).
+            Binds 127.0.0.1:7070 by default (server.listen in meow.yaml, or
+            --listen; unix:/path for a Unix socket next to a sidecar). Routes
+            are under /v1, described by /openapi.json; /healthz, /readyz and
+            /metrics need no token. Tokens and roles: server.tokens (docs/api.md).
 
-              meow serve --config examples/meow-simulator.yaml
-              curl -s localhost:7070/v1/applications?limit=5 | jq '.items[].id'
-              curl -sN localhost:7070/v1/events
+              meow serve --config examples/api/meow.yaml
+              curl -s -H "Authorization: Bearer $MEOW_TOKEN_DASHBOARD" \\
+                'localhost:7070/v1/applications?limit=5' | jq '.items[].id'
+              curl -sN -H "Authorization: Bearer $MEOW_TOKEN_DASHBOARD" \\
+                localhost:7070/v1/events
 
-            The first line on stderr says where it listens: "meow serve: listening on http://127.0.0.1:7070".
-            SIGTERM or SIGINT stops cleanly. Exit 2: bad config, or another runner holds the store.
+            The first line on stderr says where it listens:
+              meow serve: listening on http://127.0.0.1:7070 (...)
+            SIGTERM or SIGINT stops cleanly. Exit 2: a bad config, or another
+            runner holds the store.
             """)
 
     @Option(name: .long, help: "The config file (docs/configuration.md).")

@@ -173,17 +173,6 @@ final class Fakes: @unchecked Sendable {
             ])
     }
 
-    /// Waits until `condition` holds (checked every 50 ms), up to `limit` seconds. Tests wait for
-    /// outcomes rather than for fixed times, so a loaded machine makes them slower, not flaky.
-    func eventually(_ limit: Double = 60, _ condition: () async -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(limit)
-        while Date() < deadline {
-            if await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return await condition()
-    }
-
     @Test func aSlowProviderNeverDelaysTheOthers() async throws {
         let fakes = try Fakes()
         let rules = try TempRules(["stale.lua": Self.staleRule])

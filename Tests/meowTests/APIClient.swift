@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import MeowModel
+import MeowTesting
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -119,13 +120,10 @@ final class APIClient: @unchecked Sendable {
     }
 }
 
-/// Waits until `check` is true, polling every 0.2 s, at most `timeout` seconds; fails with `what`.
+/// Waits until `check` is true (every 0.2 s, at most `timeout` seconds); records `what` and throws when it
+/// never is.
 func eventually(_ what: @autoclosure () -> String, timeout: TimeInterval = 60, _ check: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try await check() { return }
-        try await Task.sleep(for: .milliseconds(200))
-    }
+    if try await MeowTesting.eventually(timeout, every: 0.2, check) { return }
     Issue.record("timed out after \(Int(timeout))s waiting for: \(what())")
     throw CancellationError()
 }

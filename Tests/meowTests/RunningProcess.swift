@@ -42,10 +42,14 @@ final class RunningProcess: @unchecked Sendable {
 
     /// The first line (from the start) that satisfies `match`, waiting up to `timeout` seconds.
     func waitForLine(timeout: Double, _ match: (String) -> Bool) async throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let line = lock.withLock({ lines.first(where: match) }) { return line }
-            try await Task.sleep(for: .milliseconds(50))
+        var found: String?
+        if try await eventually(
+            timeout,
+            {
+                found = lock.withLock { lines.first(where: match) }; return found != nil
+            }), let found
+        {
+            return found
         }
         struct Timeout: Error, CustomStringConvertible {
             var description: String

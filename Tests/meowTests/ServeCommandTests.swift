@@ -33,15 +33,14 @@ import Testing
 
     func serve(listen: String = "127.0.0.1:0", config: String) async throws -> (RunningProcess, String) {
         let p = try CLI.start(["serve", "--config", config, "--listen", listen], env: Self.tokens)
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
+        var url: String?
+        _ = try await MeowTesting.eventually(60) {
             if let r = p.stderr().range(of: #"listening on (\S+)"#, options: .regularExpression) {
-                let url = String(p.stderr()[r].dropFirst("listening on ".count))
-                return (p, url)
+                url = String(p.stderr()[r].dropFirst("listening on ".count))
             }
-            if !p.process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return url != nil || !p.process.isRunning
         }
+        if let url { return (p, url) }
         p.terminate()
         Issue.record("meow serve did not start: \(p.stderr())")
         throw CancellationError()
