@@ -269,8 +269,12 @@ public actor Runtime {
             do { try await Task.sleep(for: .seconds(1)) } catch { return }
             guard let pipeline else { return }
             guard await renewLease() else { continue }
-            let snap = snapshot()
-            await pipeline.process(decisions: decisions(), snapshot: snap)
+            // the last evaluated state, as published: building a fresh snapshot every second would copy
+            // every entity of a large fleet each time; before the first evaluation there is nothing to
+            // check approvals against yet
+            let view = published.current
+            guard view.evaluatedAt != nil else { continue }
+            await pipeline.process(decisions: view.decisions, snapshot: view.snapshot)
             await pruneIfDue()
         }
     }

@@ -122,7 +122,7 @@ final class APIClient: @unchecked Sendable {
 
 /// Waits until `check` is true (every 0.2 s, at most `timeout` seconds); records `what` and throws when it
 /// never is.
-func eventually(_ what: @autoclosure () -> String, timeout: TimeInterval = 60, _ check: () async throws -> Bool) async throws {
+func eventually(_ what: @autoclosure () -> String, timeout: TimeInterval = 120, _ check: () async throws -> Bool) async throws {
     if try await MeowTesting.eventually(timeout, every: 0.2, check) { return }
     Issue.record("timed out after \(Int(timeout))s waiting for: \(what())")
     throw CancellationError()

@@ -34,7 +34,8 @@ import Testing
     func serve(listen: String = "127.0.0.1:0", config: String) async throws -> (RunningProcess, String) {
         let p = try CLI.start(["serve", "--config", config, "--listen", listen], env: Self.tokens)
         var url: String?
-        _ = try await MeowTesting.eventually(60) {
+        // (bounded generously: under a full parallel test run a debug meow takes a while to start)
+        _ = try await MeowTesting.eventually(120) {
             if let r = p.stderr().range(of: #"listening on (\S+)"#, options: .regularExpression) {
                 url = String(p.stderr()[r].dropFirst("listening on ".count))
             }
