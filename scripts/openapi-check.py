@@ -471,6 +471,15 @@ def load(path, what):
         sys.exit(2)
 
 
+def load_array(path, what):
+    """A JSON array from a file, or None after saying why not."""
+    value = load(path, what)
+    if not isinstance(value, list):
+        print(f"openapi-check: {path} must be a JSON array", file=sys.stderr)
+        return None
+    return value
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="openapi-check.py",
@@ -492,9 +501,8 @@ def main(argv=None):
 
     exit_failures = doc_failures
     if args.routes:
-        routes = load(args.routes, "routes file")
-        if not isinstance(routes, list):
-            print(f"openapi-check: {args.routes} must be a JSON array", file=sys.stderr)
+        routes = load_array(args.routes, "routes file")
+        if routes is None:
             return 2
         before = len(checker.failures)
         n = checker.check_routes(routes)
@@ -502,9 +510,8 @@ def main(argv=None):
         print(f"openapi-check: {n} routes, {ops} operations, {k} failures")
         exit_failures += k
     if args.responses:
-        responses = load(args.responses, "responses file")
-        if not isinstance(responses, list):
-            print(f"openapi-check: {args.responses} must be a JSON array", file=sys.stderr)
+        responses = load_array(args.responses, "responses file")
+        if responses is None:
             return 2
         before = len(checker.failures)
         covered = checker.check_responses(responses)

@@ -27,7 +27,6 @@ public final class PublishedState: @unchecked Sendable {
     private let lock = NSLock()
     private var view = StateView.empty
     private var providers: [InstanceStatus] = []
-    private var providersVersion = 0
 
     public init() {}
 
@@ -37,11 +36,11 @@ public final class PublishedState: @unchecked Sendable {
         return view
     }
 
-    /// The provider statuses and a version that changes with each poll.
-    public var statuses: (version: Int, providers: [InstanceStatus]) {
+    /// The provider statuses after the last poll.
+    public var statuses: [InstanceStatus] {
         lock.lock()
         defer { lock.unlock() }
-        return (providersVersion, providers)
+        return providers
     }
 
     func publish(_ update: (inout StateView) -> Void) {
@@ -55,6 +54,5 @@ public final class PublishedState: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         self.providers = providers
-        providersVersion += 1
     }
 }

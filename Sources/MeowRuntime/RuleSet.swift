@@ -13,6 +13,8 @@ public final class RuleSet {
     public private(set) var engine: RuleEngine
     /// Problems of the last reload: files that kept their previous version, and why.
     public private(set) var reloadProblems: [RuleLoadError] = []
+    /// Every file problem: files that did not load, and files that kept their last good version.
+    public var problems: [RuleLoadError] { engine.loadErrors + reloadProblems }
     /// How many times the rules were reloaded.
     public private(set) var generation = 0
     var fingerprint: [String: String] = [:]

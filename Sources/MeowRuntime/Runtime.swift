@@ -171,10 +171,14 @@ public actor Runtime {
         }
         rules = try RuleSet(directory: URL(fileURLWithPath: config.rulesDirectory), displayPath: rulesDisplayPath)
         published.publish(providers: order.compactMap { built[$0]?.status })
-        let loaded = rules
-        published.publish { v in
+        published.publish(Self.rulesOf(rules))
+    }
+
+    /// Writes the rules' part of the published state.
+    static func rulesOf(_ loaded: RuleSet) -> (inout StateView) -> Void {
+        { v in
             v.rules = loaded.engine.rules
-            v.ruleProblems = loaded.engine.loadErrors + loaded.reloadProblems
+            v.ruleProblems = loaded.problems
             v.rulesGeneration = loaded.generation
         }
     }
@@ -387,8 +391,7 @@ public actor Runtime {
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(config.reloadCheck)) } catch { return }
             if rules.reloadIfChanged() {
-                sink(
-                    .rulesReloaded(generation: rules.generation, rules: rules.engine.rules.count, problems: rules.reloadProblems))
+                reportReload()
                 dirtyContinuation.yield()
             }
         }
@@ -397,10 +400,12 @@ public actor Runtime {
     /// Checks the rule files now (tests; the reload loop does this every `reload_check`).
     public func checkRules() -> Bool {
         let changed = rules.reloadIfChanged()
-        if changed {
-            sink(.rulesReloaded(generation: rules.generation, rules: rules.engine.rules.count, problems: rules.reloadProblems))
-        }
+        if changed { reportReload() }
         return changed
+    }
+
+    func reportReload() {
+        sink(.rulesReloaded(generation: rules.generation, rules: rules.engine.rules.count, problems: rules.reloadProblems))
     }
 
     /// Reloads the rule files now, changed or not (`POST /v1/rules/reload`), and evaluates with them.
@@ -408,9 +413,9 @@ public actor Runtime {
     @discardableResult
     public func reloadRules() async -> (generation: Int, rules: Int, problems: [RuleLoadError]) {
         rules.reload()
-        sink(.rulesReloaded(generation: rules.generation, rules: rules.engine.rules.count, problems: rules.reloadProblems))
+        reportReload()
         await evaluateAndAct()
-        return (rules.generation, rules.engine.rules.count, rules.engine.loadErrors + rules.reloadProblems)
+        return (rules.generation, rules.engine.rules.count, rules.problems)
     }
 
     func mayPoll(_ name: String) -> Bool {
@@ -483,16 +488,22 @@ public actor Runtime {
         evaluate(snapshot(at: time), at: time)
     }
 
-    func evaluate(_ snap: Snapshot, at time: Date) -> Evaluation {
-        let evaluation = rules.evaluate(snap, at: time)
-        var next: [String: Decision] = [:]
+    /// Each decision's identity across evaluations: type, rule, subject (or file), and its ordinal among
+    /// decisions with the same three. What appears or resolves is told by these; the API pages by them.
+    public static func identities(of decisions: [Decision]) -> [String] {
         var ordinal: [String: Int] = [:]
-        for d in evaluation.decisions {
+        return decisions.map { d in
             let base = "\(d.type.rawValue)|\(d.rule)|\(d.subject ?? d.file ?? "")"
             let n = ordinal[base, default: 0]
             ordinal[base] = n + 1
-            next["\(base)|\(n)"] = d
+            return "\(base)|\(n)"
         }
+    }
+
+    func evaluate(_ snap: Snapshot, at time: Date) -> Evaluation {
+        let evaluation = rules.evaluate(snap, at: time)
+        var next: [String: Decision] = [:]
+        for (key, d) in zip(Self.identities(of: evaluation.decisions), evaluation.decisions) { next[key] = d }
         var changes: [DecisionChange] = []
         for (k, d) in next.sorted(by: { $0.key < $1.key }) where current[k] == nil {
             changes.append(DecisionChange(change: "new", decision: d))
@@ -503,15 +514,13 @@ public actor Runtime {
         current = next
         lastChanges = changes
         metrics.evaluated(evaluation.stats)
-        let loaded = rules
+        let publishRules = Self.rulesOf(rules)
         published.publish { v in
             v.snapshot = snap
             v.decisions = evaluation.decisions
             v.stats = evaluation.stats
             v.evaluatedAt = time
-            v.rules = loaded.engine.rules
-            v.ruleProblems = loaded.engine.loadErrors + loaded.reloadProblems
-            v.rulesGeneration = loaded.generation
+            publishRules(&v)
         }
         sink(.evaluated(revision: snap.revision, stats: evaluation.stats, changes: changes))
         return evaluation

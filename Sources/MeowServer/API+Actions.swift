@@ -73,13 +73,9 @@ extension API {
                 approve
                 ? try await store.approve(id, by: r.caller.name, reason: reason, at: Date())
                 : try await store.reject(id, by: r.caller.name, reason: reason, at: Date())
-            hub.publish(
-                "action",
-                [
-                    "id": .int(id), "state": .string(record.state.rawValue), "action": .string(record.action),
-                    "subject": .string(record.subject), "rule": .string(record.rule),
-                    "message": .string("\(approve ? "approval" : "rejection") by \(r.caller.name): \(reason)"),
-                ])
+            hub.publishAction(
+                id: id, state: record.state, action: record.action, subject: record.subject, rule: record.rule,
+                message: "\(approve ? "approval" : "rejection") by \(r.caller.name): \(reason)")
             return .json(try await detail(record, store))
         } catch let e as ApprovalError {
             throw Self.problem(e)
@@ -162,12 +158,9 @@ extension API {
         let (draft, ledger) = ManualRequest.draft(
             action: action, subject: subject, params: params, requester: r.caller.name, reason: reason, at: now)
         let (record, _) = try await store.insert(draft, ledger: ledger, at: now)
-        hub.publish(
-            "action",
-            [
-                "id": .int(record.id), "state": .string(record.state.rawValue), "action": .string(action),
-                "subject": .string(subject), "rule": "manual", "message": .string("requested by \(r.caller.name): \(reason)"),
-            ])
+        hub.publishAction(
+            id: record.id, state: record.state, action: action, subject: subject, rule: record.rule,
+            message: "requested by \(r.caller.name): \(reason)")
         return .json(try Self.encode(record), status: 201, headers: ["Location": "/v1/actions/\(record.id)"])
     }
 

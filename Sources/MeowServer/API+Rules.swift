@@ -68,7 +68,7 @@ extension API {
         guard !source.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw Problem.badRequest("the rule file is empty")
         }
-        guard name.range(of: #"^[A-Za-z0-9_-]+\.lua$"#, options: .regularExpression) != nil, !name.hasSuffix("_test.lua") else {
+        guard Self.isRuleFileName(name), !name.hasSuffix("_test.lua") else {
             throw Problem.badRequest("name: expected a rule file name like my-rule.lua, got \"\(name)\"", field: "name")
         }
         let view = state
@@ -88,6 +88,11 @@ extension API {
             "stats": try Self.encode(result.stats),
             "evaluated_on": ["revision": .int(Int64(view.snapshot.revision)), "at": .string(Timestamp.format(time))],
         ])
+    }
+
+    /// `NAME.lua`, a plain file name (no directory).
+    static func isRuleFileName(_ name: String) -> Bool {
+        name.range(of: #"^[A-Za-z0-9_-]+\.lua$"#, options: .regularExpression) != nil
     }
 
     /// A temporary rules directory with `files`, and the rule directory's `lib/` modules so that `require`
@@ -205,7 +210,7 @@ extension API {
         }
         var texts: [String: String] = [:]
         for (name, v) in files {
-            guard name.range(of: #"^[A-Za-z0-9_-]+\.lua$"#, options: .regularExpression) != nil, let text = v.stringValue else {
+            guard Self.isRuleFileName(name), let text = v.stringValue else {
                 throw Problem.unprocessable("rules.\(name): expected NAME.lua → source text", field: "rules.\(name)")
             }
             texts[name] = text

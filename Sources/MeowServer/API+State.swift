@@ -48,9 +48,9 @@ extension API {
     // MARK: Environments and clusters
 
     func environments(_ r: APIRequest) async throws -> APIResponse {
-        let read = index
+        let read = readIndex
         let view = read.view
-        let apps = view.snapshot.entities.compactMap(\.application)
+        let apps = read.applications
         let index = read.decisions
         var items: [Value] = []
         for case .environment(let e) in view.snapshot.entities {
@@ -72,7 +72,7 @@ extension API {
     }
 
     func clusters(_ r: APIRequest) async throws -> APIResponse {
-        let read = index
+        let read = readIndex
         let view = read.view
         let env = r.query("environment")
         let all = view.snapshot.entities.compactMap { e -> Cluster? in
@@ -90,47 +90,35 @@ extension API {
         let health = try Self.oneOf(r, "health", ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"])
         let sync = try Self.oneOf(r, "sync", ["Synced", "OutOfSync", "Unknown"])
         let q = r.query("q")?.lowercased()
-        let hasDecisions = try r.query("has_decisions").map { text -> Bool in
-            guard let b = Bool(text) else {
-                throw Problem.badRequest("query parameter has_decisions: expected true or false", field: "has_decisions")
-            }
-            return b
-        }
-        let read = index
+        let hasDecisions = try Self.bool(r, "has_decisions")
+        let read = readIndex
         let decisions = read.decisions
-        let filtered = r.query.contains {
-            ["environment", "cluster", "project", "health", "sync", "q", "has_decisions"].contains($0.0)
-        }
         // filter positions, not copies: an Application is a large value, and copying 10,000 of them per
         // request was most of a filtered request's time
         let apps = read.applications
         let env = r.query("environment"), cluster = r.query("cluster"), project = r.query("project")
-        let positions =
-            !filtered
-            ? Array(apps.indices)
-            : apps.indices.filter { i in
-                if let env, apps[i].environment != env { return false }
-                if let cluster, apps[i].cluster != cluster { return false }
-                if let project, apps[i].project != project { return false }
-                if let health, !health.contains(apps[i].health ?? "Unknown") { return false }
-                if let sync, !sync.contains(apps[i].syncStatus ?? "Unknown") { return false }
-                if let q, !apps[i].id.lowercased().contains(q) && !(apps[i].name ?? "").lowercased().contains(q) { return false }
-                if let hasDecisions, decisions.bySubject[apps[i].id, default: []].isEmpty == hasDecisions { return false }
-                return true
-            }
+        let positions = apps.indices.filter { i in
+            if let env, apps[i].environment != env { return false }
+            if let cluster, apps[i].cluster != cluster { return false }
+            if let project, apps[i].project != project { return false }
+            if let health, !health.contains(apps[i].health ?? "Unknown") { return false }
+            if let sync, !sync.contains(apps[i].syncStatus ?? "Unknown") { return false }
+            if let q, !apps[i].id.lowercased().contains(q) && !(apps[i].name ?? "").lowercased().contains(q) { return false }
+            if let hasDecisions, decisions.bySubject[apps[i].id, default: []].isEmpty == hasDecisions { return false }
+            return true
+        }
         let page = try Page(positions, id: { apps[$0].id }, request: r, maxPage: config.server.maxPage, sortedByID: true)
-        let p = (items: page.items.map { apps[$0] }, next: page.next, total: page.total)
         // the page is assembled from each item's cached JSON (keys in sorted order, as everywhere)
         var out: [UInt8] = []
-        out.reserveCapacity(p.items.count * 3000 + 200)
+        out.reserveCapacity(page.items.count * 3000 + 200)
         out += Array(#"{"items":["#.utf8)
-        for (i, a) in p.items.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out += try read.applicationItemJSON(a)
+        for (n, i) in page.items.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out += try read.applicationItemJSON(apps[i])
         }
         out += Array(#"],"next_cursor":"#.utf8)
-        out += Array((p.next.map { Value.string($0) } ?? .null).compactJSON.utf8)
-        out += Array(#","revision":\#(read.view.snapshot.revision),"total":\#(p.total)}"#.utf8)
+        out += Array((page.next.map { Value.string($0) } ?? .null).compactJSON.utf8)
+        out += Array(#","revision":\#(read.view.snapshot.revision),"total":\#(page.total)}"#.utf8)
         return .jsonBytes(out)
     }
 
@@ -144,25 +132,33 @@ extension API {
 
     /// A few derived facts the dashboard shows next to an application.
     static func insights(_ a: Application, _ decisions: [Decision]) -> Value {
-        let worst = decisions.compactMap(\.severity).max()
         let history = a.history ?? []
         let last = history.last
-        return [
+        guard case .object(var o) = summary(decisions) else { return .null }
+        o.merge(
+            [
+                "healthy": .bool((a.health ?? "") == "Healthy"),
+                "in_sync": .bool((a.syncStatus ?? "") == "Synced"),
+                "stale": .bool(a.stale ?? false),
+                "deployments": .int(Int64(history.count)),
+                "last_deployed_at": last?.deployedAt.map { .string(Timestamp.format($0)) } ?? .null,
+                "proposed_actions": .array(
+                    decisions.filter { $0.type == .actionProposed }.compactMap { $0.evidence["action"] }),
+            ], uniquingKeysWith: { a, _ in a })
+        return .object(o)
+    }
+
+    /// Counts by type and the worst severity: what an application's and a DAG's insights share.
+    static func summary(_ decisions: [Decision]) -> Value {
+        [
             "decisions": counts(decisions),
-            "worst_severity": worst.map { .string($0.rawValue) } ?? .null,
-            "healthy": .bool((a.health ?? "") == "Healthy"),
-            "in_sync": .bool((a.syncStatus ?? "") == "Synced"),
-            "stale": .bool(a.stale ?? false),
-            "deployments": .int(Int64(history.count)),
-            "last_deployed_at": last?.deployedAt.map { .string(Timestamp.format($0)) } ?? .null,
-            "proposed_actions": .array(
-                decisions.filter { $0.type == .actionProposed }.compactMap { $0.evidence["action"] }),
+            "worst_severity": decisions.compactMap(\.severity).max().map { .string($0.rawValue) } ?? .null,
         ]
     }
 
     static func counts(_ decisions: [Decision]) -> Value {
         var o: [String: Value] = [:]
-        for t in ["violation", "anomaly", "action_proposed", "rule_error"] { o[t] = .int(0) }
+        for t in decisionTypes { o[t] = .int(0) }
         for d in decisions { o[d.type.rawValue] = .int((o[d.type.rawValue]?.intValue ?? 0) + 1) }
         return .object(o)
     }
@@ -171,7 +167,7 @@ extension API {
     /// actions on it, deployments).
     func application(_ r: APIRequest) async throws -> APIResponse {
         let id = try entityID(r, kind: "application")
-        let read = index
+        let read = readIndex
         let index = read.decisions
         guard case .application(let a)? = read.byID[id] else {
             throw Problem.notFound("no application \(id) in the current state (GET /v1/applications lists them)")
@@ -211,15 +207,10 @@ extension API {
     // MARK: Airflow
 
     func dags(_ r: APIRequest) async throws -> APIResponse {
-        let read = index
+        let read = readIndex
         let view = read.view
         let q = r.query("q")?.lowercased()
-        let paused = try r.query("paused").map { t -> Bool in
-            guard let b = Bool(t) else {
-                throw Problem.badRequest("query parameter paused: expected true or false", field: "paused")
-            }
-            return b
-        }
+        let paused = try Self.bool(r, "paused")
         let index = read.decisions
         let all = view.snapshot.entities.compactMap { e -> DAG? in
             guard case .dag(let d) = e else { return nil }
@@ -235,17 +226,14 @@ extension API {
                     guard case .object(var o) = try Self.encode(Entity.dag(d)) else { return .null }
                     let mine = index.bySubject[d.id, default: []]
                     o["decisions"] = .array(try mine.prefix(20).map { try Self.encode($0) })
-                    o["insights"] = [
-                        "decisions": Self.counts(mine),
-                        "worst_severity": mine.compactMap(\.severity).max().map { .string($0.rawValue) } ?? .null,
-                    ]
+                    o["insights"] = Self.summary(mine)
                     return .object(o)
                 }, revision: view.snapshot.revision))
     }
 
     func dag(_ r: APIRequest) async throws -> APIResponse {
         let id = try entityID(r, kind: "dag")
-        let read = index
+        let read = readIndex
         let view = read.view
         guard let d = read.byID[id], case .dag = d else {
             throw Problem.notFound("no DAG \(id) in the current state (GET /v1/dags lists them)")
@@ -262,7 +250,7 @@ extension API {
     }
 
     func runs(_ r: APIRequest) async throws -> APIResponse {
-        let read = index
+        let read = readIndex
         let view = read.view
         let states = r.query("state").map { Set($0.split(separator: ",").map(String.init)) }
         let index = read.decisions
@@ -278,7 +266,7 @@ extension API {
     }
 
     func taskInstances(_ r: APIRequest) async throws -> APIResponse {
-        let read = index
+        let read = readIndex
         let view = read.view
         let states = r.query("state").map { Set($0.split(separator: ",").map(String.init)) }
         let all = view.snapshot.entities.compactMap { e -> TaskInstance? in
@@ -298,7 +286,7 @@ extension API {
     static let decisionTypes = ["violation", "anomaly", "action_proposed", "rule_error"]
 
     func decisions(_ r: APIRequest) async throws -> APIResponse {
-        let read = index
+        let read = readIndex
         let view = read.view
         let types = try Self.oneOf(r, "type", Self.decisionTypes)
         let severities = try Self.oneOf(r, "severity", Severity.allCases.map(\.rawValue))
@@ -308,14 +296,10 @@ extension API {
         let subject = r.query("subject")
         let env = r.query("environment")
         let index = read.decisions
-        // the cursor is a decision's identity (rule, subject, type and its ordinal among equals), as stable as
-        // the decision itself while the state changes between pages
+        // the cursor is a decision's identity (the runtime's), as stable as the decision itself while the
+        // state changes between pages
         var numbered: [(key: String, decision: Decision)] = []
-        var ordinal: [String: Int] = [:]
-        for d in view.decisions {
-            let base = "\(d.rule)|\(d.subject ?? d.file ?? "")|\(d.type.rawValue)"
-            let n = ordinal[base, default: 0]
-            ordinal[base] = n + 1
+        for (key, d) in zip(Runtime.identities(of: view.decisions), view.decisions) {
             if let types, !types.contains(d.type.rawValue) { continue }
             if let severities, !severities.contains(d.severity?.rawValue ?? "") { continue }
             if let rules, !rules.contains(d.rule) { continue }
@@ -324,7 +308,7 @@ extension API {
             let t = d.time ?? view.evaluatedAt ?? Date()
             if let since, t < since { continue }
             if let until, t > until { continue }
-            numbered.append(("\(base)|\(n)", d))
+            numbered.append((key, d))
         }
         let p = try page(numbered, id: \.key, r)
         return .json(

@@ -73,7 +73,7 @@ public final class API: Sendable {
     var state: StateView { runtime.published.current }
     let cache = ReadCache()
     /// The read index of the current published state.
-    var index: ReadIndex { cache.index(state) }
+    var readIndex: ReadIndex { cache.index(state) }
 
     public var routes: [Route] {
         let pageQuery = ["limit", "cursor"]
@@ -131,7 +131,7 @@ public final class API: Sendable {
     /// poll; 503 names the ones that did not.
     func readyz(_ r: APIRequest) async throws -> APIResponse {
         let view = state
-        let providers = runtime.published.statuses.providers.filter { $0.state != "disabled" }
+        let providers = runtime.published.statuses.filter { $0.state != "disabled" }
         var problems: [Value] = []
         if view.evaluatedAt == nil { problems.append("the rules have not been evaluated yet") }
         for p in providers where p.state != "ok" {
@@ -176,7 +176,7 @@ public final class API: Sendable {
                 "decisions": Self.counts(view.decisions),
                 "rules": .int(Int64(view.rules.count)),
                 "rule_problems": .int(Int64(view.ruleProblems.count)),
-                "providers": try ValueEncoder(dateStrategy: .iso8601).encode(runtime.published.statuses.providers),
+                "providers": try ValueEncoder(dateStrategy: .iso8601).encode(runtime.published.statuses),
                 "actions": [
                     "mode": .string(config.actions.mode.rawValue),
                     "paused": .bool(pause?.paused ?? config.actions.paused),
@@ -225,6 +225,15 @@ extension API {
                 field: name)
         }
         return i
+    }
+
+    /// `true` or `false`, or 400 naming the parameter.
+    static func bool(_ r: APIRequest, _ name: String) throws -> Bool? {
+        guard let text = r.query(name) else { return nil }
+        guard let b = Bool(text) else {
+            throw Problem.badRequest("query parameter \(name): expected true or false, got \"\(text)\"", field: name)
+        }
+        return b
     }
 
     /// A time query parameter: RFC 3339, or a duration ago (`1h`).

@@ -87,9 +87,7 @@ public enum HTTPServer {
             var request = request
             do {
                 r.body = Data(buffer: try await request.collectBody(upTo: settings.maxBody))
-            } catch is NIOTooManyBytesError {
-                throw Problem(413, "too-large", "the request body is larger than server.max_body (\(settings.maxBody) bytes)")
-            } catch let e as HTTPError where e.status == .contentTooLarge {
+            } catch  where error is NIOTooManyBytesError || (error as? HTTPError)?.status == .contentTooLarge {
                 throw Problem(413, "too-large", "the request body is larger than server.max_body (\(settings.maxBody) bytes)")
             }
         }
@@ -101,45 +99,38 @@ public enum HTTPServer {
         {
             return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: "no-cache"])
         }
+        // (the event stream's handler returns at once with its subscription; its body is written after)
         let answer: APIResponse
-        if route.path == "/v1/events" {
-            answer = try await route.handler(r)
-        } else {
-            let req = r
-            do {
-                answer = try await Deadline.run(
-                    seconds: settings.requestTimeout, message: "no answer within server.request_timeout"
-                ) {
-                    try await route.handler(req)
-                }
-            } catch let e as ProviderError where e.kind == .timeout {
-                throw Problem(
-                    503, "timeout",
-                    "\(route.method) \(route.path) took longer than server.request_timeout (\(Timestamp.formatDuration(settings.requestTimeout)))"
-                )
+        let req = r
+        do {
+            answer = try await Deadline.run(seconds: settings.requestTimeout, message: "no answer within server.request_timeout")
+            {
+                try await route.handler(req)
             }
+        } catch let e as ProviderError where e.kind == .timeout {
+            throw Problem(
+                503, "timeout",
+                "\(route.method) \(route.path) took longer than server.request_timeout (\(Timestamp.formatDuration(settings.requestTimeout)))"
+            )
         }
-        switch answer {
-        case .json(let value, let status, let extra):
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
+        func json(_ bytes: [UInt8], status: Int, extra: [String: String]) -> Response {
+            var headers: HTTPFields = [.contentType: "application/json"]
             for (k, v) in extra { if let name = HTTPField.Name(k) { headers[name] = v } }
             if route.cacheable {
                 headers[.eTag] = etag
                 headers[.cacheControl] = "no-cache"
             }
-            var w = JSONWriter(capacity: 1 << 14)
-            w.value(value)
             return Response(
                 status: HTTPResponse.Status(code: status), headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: w.bytes)))
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        switch answer {
+        case .json(let value, let status, let extra):
+            var w = JSONWriter(capacity: 1 << 14)
+            w.value(value)
+            return json(w.bytes, status: status, extra: extra)
         case .jsonBytes(let bytes):
-            var headers: HTTPFields = [.contentType: "application/json"]
-            if route.cacheable {
-                headers[.eTag] = etag
-                headers[.cacheControl] = "no-cache"
-            }
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+            return json(bytes, status: 200, extra: [:])
         case .text(let text, let type, let status):
             return Response(
                 status: HTTPResponse.Status(code: status), headers: [.contentType: type],

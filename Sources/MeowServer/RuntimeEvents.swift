@@ -1,6 +1,7 @@
 import Foundation
 import MeowModel
 import MeowRuntime
+import MeowStore
 
 extension EventHub {
     /// Publishes what the runtime reports as `/v1/events`: decision changes, action steps, provider state
@@ -36,15 +37,19 @@ extension EventHub {
                     "problems": .array(problems.map(API.problemValue)),
                 ])
         case .action(let a):
-            publish(
-                "action",
-                [
-                    "id": .int(a.id), "state": .string(a.state.rawValue), "action": .string(a.action),
-                    "subject": .string(a.subject),
-                    "rule": .string(a.rule), "message": .string(a.message),
-                ])
+            publishAction(id: a.id, state: a.state, action: a.action, subject: a.subject, rule: a.rule, message: a.message)
         case .warning(let w):
             publish("warning", ["message": .string(w)])
         }
+    }
+
+    /// An `action` event: from the pipeline, or from an approval or request made through the API.
+    func publishAction(id: Int64, state: ActionState, action: String, subject: String, rule: String, message: String) {
+        publish(
+            "action",
+            [
+                "id": .int(id), "state": .string(state.rawValue), "action": .string(action), "subject": .string(subject),
+                "rule": .string(rule), "message": .string(message),
+            ])
     }
 }

@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
                 await runtime.shutdown()
                 throw InputError("--listen \(listen): expected HOST:PORT (127.0.0.1:7070) or unix:/path/to/socket")
             }
-            if !l.isLoopback && (cfg.server.tokens.isEmpty || cfg.server.anonymous != nil) {
+            if !cfg.server.allows(l) {
                 await runtime.shutdown()
                 throw InputError(
                     "--listen \(listen): not a loopback address; configure server.tokens and server.anonymous: none first")

@@ -74,6 +74,9 @@ public struct ServerSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// Whether `listen` may be used with these tokens: beyond loopback only when every request needs one.
+    public func allows(_ listen: Listen) -> Bool { listen.isLoopback || (!tokens.isEmpty && anonymous == nil) }
+
     /// From the validated `server` value; token secrets are read from the environment variables named.
     static func parse(_ v: Value?, node: ConfigNode?, file: String, environment: [String: String], checkSecrets: Bool)
         -> (ServerSettings, [ConfigError])
@@ -124,7 +127,7 @@ public struct ServerSettings: Sendable, Equatable {
         }
         let anonymous = v["anonymous"]?.stringValue ?? (s.tokens.isEmpty ? "viewer" : "none")
         s.anonymous = Role(rawValue: anonymous)
-        if !s.listen.isLoopback && (s.tokens.isEmpty || s.anonymous != nil) {
+        if !s.allows(s.listen) {
             errors.append(
                 ConfigError(
                     file: file, line: node?["listen"]?.line, path: "server.listen",
