@@ -27,6 +27,7 @@ public final class EventHub: @unchecked Sendable {
     private var ring: [(seq: Int, event: ServerEvent)] = []
     private var next = 1
     private var subscribers: [UUID: AsyncStream<ServerEvent>.Continuation] = [:]
+    private var providerStates: [String: String] = [:]
 
     public init(capacity: Int = 10_000, subscriberBuffer: Int = 1_000, boot: String? = nil) {
         self.capacity = capacity
@@ -92,6 +93,13 @@ public final class EventHub: @unchecked Sendable {
         let c = subscribers.removeValue(forKey: key)
         lock.unlock()
         c?.finish()
+    }
+
+    /// Records a provider's state; true when it differs from the last one recorded (or is the first).
+    func providerStateChanged(_ name: String, to state: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return providerStates.updateValue(state, forKey: name) != state
     }
 
     /// Ends every open stream (shutdown).

@@ -10,10 +10,7 @@ extension EventHub {
         switch event {
         case .polled(let s):
             // a provider's state matters when it changes; every poll would be noise
-            guard s.state != "ok" || s.consecutiveFailures == 0 && s.polls <= 1 || s.failures > 0 && s.consecutiveFailures == 0
-            else {
-                return
-            }
+            guard providerStateChanged(s.name, to: s.state) else { return }
             publish(
                 "state",
                 [

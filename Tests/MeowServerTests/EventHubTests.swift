@@ -2,6 +2,7 @@ import Foundation
 import MeowModel
 import Testing
 
+@testable import MeowRuntime
 @testable import MeowServer
 
 /// Resume after Last-Event-ID: exactly what came after, or a reset when it cannot be known.
@@ -48,5 +49,22 @@ struct EventHubTests {
     @Test func wireFormatIsServerSentEvents() {
         let e = ServerEvent(id: "b-7", type: "decision", data: ["rule": "x"])
         #expect(e.wire == "id: b-7\nevent: decision\ndata: {\"rule\":\"x\"}\n\n")
+    }
+}
+
+/// Provider states reach the stream when they change, not on every poll.
+struct ProviderStateEventTests {
+    func status(_ state: String) -> InstanceStatus {
+        InstanceStatus(
+            name: "sim", plugin: "simulator", environment: nil, state: state, entities: 3,
+            consecutiveFailures: state == "ok" ? 0 : 1,
+            breaker: "closed", polls: 1, failures: 0, warnings: [])
+    }
+
+    @Test func onlyChangesArePublished() {
+        let hub = EventHub(boot: "p")
+        for s in ["ok", "ok", "failing", "failing", "ok", "ok"] { hub.publish(RuntimeEvent.polled(status(s))) }
+        let states = hub.subscribe(after: "p-0").replay.map { $0.data["state"]?.stringValue ?? "" }
+        #expect(states == ["ok", "failing", "ok"])
     }
 }
