@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import Logging
 import MeowModel
 import MeowPlugins
 import MeowRuntime
@@ -81,8 +82,11 @@ struct BenchAPICommand: AsyncParsableCommand {
         let hub = EventHub()
         let api = API(runtime: runtime, config: config, store: runtime.store, hub: hub)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        // (quiet: cancelling the server at the end makes Hummingbird log its shutdown as errors)
+        var quiet = Logger(label: "meow.bench.api")
+        quiet.logLevel = .critical
         let app = HTTPServer.application(
-            api,
+            api, logger: quiet,
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()

@@ -441,6 +441,28 @@ import Testing
         #expect(badListen.status == 2 && badListen.stderr.contains("--listen localhost"))
     }
 
+    /// `meow config validate` shows the server settings; `meow bench api` runs and reports its scenarios.
+    @Test func configValidateShowsTheServerAndTheBenchRuns() async throws {
+        let v = try await CLI.runAsync(["config", "validate", "--config", try config()], env: Self.tokens)
+        #expect(v.status == 0, "\(v.stderr)")
+        #expect(
+            v.stdout.contains(
+                "server (meow serve): 127.0.0.1:7070, dashboard (viewer), alice (operator), bob (approver), admin (admin), anonymous refused"
+            ), "\(v.stdout)")
+        let bench = try await CLI.runAsync([
+            "bench", "api", "--apps", "20", "--connections", "2", "--duration", "0.3", "--output", "json",
+        ])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let report = try bench.json()
+        #expect(report["apps"] as? Int == 20)
+        let scenarios = try #require(report["scenarios"] as? [[String: Any]])
+        #expect(scenarios.count == 6)
+        for s in scenarios {
+            #expect((s["requests"] as? Int ?? 0) > 0 && s["errors"] as? Int == 0, "\(s)")
+        }
+        #expect(scenarios.first { ($0["name"] as? String)?.contains("304") == true }?["meanBytes"] as? Int == 0)
+    }
+
     /// The TypeScript BFF example (examples/bff): type-checked with tsc, then its route handlers and client
     /// run with node against this server. `make test` installs tsc (Debian's node-typescript).
     @Test(
