@@ -36,6 +36,7 @@ extension ActionPipeline {
     /// The first guardrail that refuses the action now, or nil. They are checked when an action is
     /// proposed and again right before it runs (an approval can come hours later).
     func guardrails(_ r: ActionRecord, _ index: SnapshotIndex, now: Date) async throws -> GuardrailRefusal? {
+        if isNotification(r) { return try await notificationGuardrails(r, now: now) }
         // The pause stops the automation: rules' proposals are refused; a person's request may still wait
         // for approval (execution waits for the resume either way).
         if let p = try await pauseReason(), r.rule != "manual" || r.state == .approved {
@@ -101,17 +102,33 @@ extension ActionPipeline {
                     "\(recent) actions executed in \(env ?? "no environment") in the last \(Timestamp.formatDuration(settings.blastWindow)) (limit \(limit)\(protected ? ", protected environment" : ""))"
             )
         }
-        if let provider = r.provider ?? entity.record.provider {
-            let outcomes = try await store.recentOutcomes(provider: provider, limit: settings.breakerFailures)
-            if outcomes.count == settings.breakerFailures, outcomes.allSatisfy({ $0.state == .failed }),
-                let last = outcomes.first, now.timeIntervalSince(last.at) < settings.breakerCooldown
-            {
-                return GuardrailRefusal(
-                    name: "breaker",
-                    reason:
-                        "the last \(outcomes.count) actions on \(provider) failed (circuit breaker open until \(Timestamp.format(last.at.addingTimeInterval(settings.breakerCooldown))))"
-                )
-            }
+        if let provider = r.provider ?? entity.record.provider { return try await breaker(provider, now: now) }
+        return nil
+    }
+
+    /// A page or a message changes nothing, so only two guardrails apply: the output's rate limit
+    /// (`incidents.rate_limit.per_hour`) and its circuit breaker.
+    func notificationGuardrails(_ r: ActionRecord, now: Date) async throws -> GuardrailRefusal? {
+        guard let provider = r.provider else { return nil }
+        let sent = try await store.notifications(since: now.addingTimeInterval(-3600), provider: provider, excluding: r.id)
+        if sent >= notificationsPerHour {
+            return GuardrailRefusal(
+                name: "rate_output",
+                reason: "\(sent) deliveries through \(provider) in the last hour (incidents.rate_limit.per_hour \(notificationsPerHour))")
+        }
+        return try await breaker(provider, now: now)
+    }
+
+    func breaker(_ provider: String, now: Date) async throws -> GuardrailRefusal? {
+        let outcomes = try await store.recentOutcomes(provider: provider, limit: settings.breakerFailures)
+        if outcomes.count == settings.breakerFailures, outcomes.allSatisfy({ $0.state == .failed }),
+            let last = outcomes.first, now.timeIntervalSince(last.at) < settings.breakerCooldown
+        {
+            return GuardrailRefusal(
+                name: "breaker",
+                reason:
+                    "the last \(outcomes.count) actions on \(provider) failed (circuit breaker open until \(Timestamp.format(last.at.addingTimeInterval(settings.breakerCooldown))))"
+            )
         }
         return nil
     }
@@ -245,7 +262,7 @@ extension ActionPipeline {
             let still = decisions.contains { $0.type == .actionProposed && $0.rule == r.rule && $0.subject == r.subject }
             let summary = entity.map(Self.summary) ?? "\(r.subject) is no longer observed"
             let verdict =
-                r.rule == "manual"
+                r.rule == "manual" || isNotification(r)
                 ? "" : still ? "; rule \(r.rule) still proposes it" : "; rule \(r.rule) no longer proposes it"
             let message = "after: \(summary)\(verdict)"
             try await store.append(

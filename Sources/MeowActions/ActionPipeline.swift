@@ -59,16 +59,26 @@ public actor ActionPipeline {
 
     public init(
         store: any MeowStore, settings: ActionSettings, protectedEnvironments: Set<String> = [], targets: [ActionTarget],
-        crashAt: String? = nil, logger: Logger = Logger(label: "meow.actions"),
+        crashAt: String? = nil, notificationsPerHour: Int = 60, logger: Logger = Logger(label: "meow.actions"),
         sink: @escaping @Sendable (ActionEvent) -> Void = { _ in }
     ) {
         self.store = store
+        self.notificationsPerHour = notificationsPerHour
         self.settings = settings
         self.protectedEnvironments = protectedEnvironments
         self.targets = Dictionary(targets.map { ($0.instance, $0) }, uniquingKeysWith: { a, _ in a })
         self.crashAt = crashAt
         self.logger = logger
         self.sink = sink
+    }
+
+    /// Deliveries per incident output per hour (`incidents.rate_limit.per_hour`).
+    let notificationsPerHour: Int
+
+    /// Whether the action tells people rather than changes a system (the manifest's `notification`).
+    func isNotification(_ r: ActionRecord) -> Bool {
+        guard let instance = r.provider, let target = targets[instance], target.plugin == r.plugin else { return false }
+        return target.provider.manifest.action(r.actionName)?.notification ?? false
     }
 
     /// Adds or replaces an executor (the demo hands over its simulated fleet).
@@ -142,12 +152,16 @@ public actor ActionPipeline {
         let params = d.evidence["params"]?.objectValue ?? [:]
         let cooldown = d.evidence["cooldown_seconds"]?.doubleValue ?? 0
         let window = cooldown > 0 ? cooldown : settings.dedupWindow
-        let key = Self.key(rule: d.rule, subject: subject, action: action, params: params, window: window, at: now)
+        // The incident router names its deliveries itself (incident, output, event, revision).
+        let key =
+            d.evidence["idempotency_key"]?.stringValue
+            ?? Self.key(rule: d.rule, subject: subject, action: action, params: params, window: window, at: now)
         guard !knownKeys.contains(key) else { return nil }
         let entity = index.entity(subject)
         let draft = NewAction(
             key: key, rule: d.rule, subject: subject, action: action, params: params,
-            environment: entity.flatMap { index.environment(of: $0) }, provider: entity?.record.provider,
+            environment: d.evidence["environment"]?.stringValue ?? entity.flatMap { index.environment(of: $0) },
+            provider: d.evidence["provider"]?.stringValue ?? entity?.record.provider,
             requester: "rule:\(d.rule)", reason: d.evidence["reason"]?.stringValue ?? d.message, evidence: d.evidence,
             mode: d.evidence["mode"]?.stringValue ?? "dry-run")
         let (record, created) = try await store.insert(
@@ -196,7 +210,7 @@ public actor ActionPipeline {
                 r, to: .refused, reason: g.reason,
                 LedgerDraft("refused", "refused by \(g.name): \(g.reason)", detail: ["guardrail": .string(g.name)]), now: now)
         }
-        let protected = r.environment.map(protectedEnvironments.contains) ?? false
+        let protected = !isNotification(r) && (r.environment.map(protectedEnvironments.contains) ?? false)
         let modeText = mode.mode.rawValue
         if mode.mode == .approve {
             let required = protected ? settings.protectedRequiredApprovals : settings.requiredApprovals
@@ -250,6 +264,12 @@ public actor ActionPipeline {
             case .approve: 1
             case .auto: 0
             }
+        }
+        if isNotification(r) {
+            // Pages and messages have their own mode (incidents.mode): they change nothing, so neither the
+            // global mode of changes nor the protected environments' apply.
+            let m = MeowConfig.ActionMode(rawValue: r.mode) ?? .dryRun
+            return (m, "incidents.mode \(m.rawValue)")
         }
         var candidates: [(MeowConfig.ActionMode, String)] = [(settings.mode, "global \(settings.mode.rawValue)")]
         if let env = r.environment, protectedEnvironments.contains(env) {

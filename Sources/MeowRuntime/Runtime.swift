@@ -97,6 +97,8 @@ public actor Runtime {
     /// The action pipeline, when the runtime has a store.
     public let pipeline: ActionPipeline?
     public nonisolated let store: (any MeowStore)?
+    /// Routes decisions to incidents (`incidents:` in meow.yaml), when there is a store and routes.
+    public let incidents: IncidentRouter?
     /// History already written: event ids, and the state each DAG run was recorded in.
     var recordedEvents = Set<String>()
     var recordedRuns: [String: String] = [:]
@@ -161,13 +163,15 @@ public actor Runtime {
                 store: store, settings: settings, protectedEnvironments: config.protectedEnvironments,
                 targets: names.compactMap { n in
                     built[n].map { ActionTarget(instance: n, plugin: $0.config.plugin, provider: $0.provider) }
-                }, crashAt: crashAt,
+                }, crashAt: crashAt, notificationsPerHour: config.incidents.perHour,
                 sink: { event in
                     Counter(label: "meow_actions_total", dimensions: [("state", event.state.rawValue)]).increment()
                     sink(.action(event))
                 })
+            incidents = config.incidents.enabled ? IncidentRouter(settings: config.incidents, store: store) : nil
         } else {
             pipeline = nil
+            incidents = nil
         }
         rules = try RuleSet(directory: URL(fileURLWithPath: config.rulesDirectory), displayPath: rulesDisplayPath)
         published.publish(providers: order.compactMap { built[$0]?.status })
@@ -323,7 +327,15 @@ public actor Runtime {
             sink(.warning("store: could not record history: \(error)"))
         }
         guard await renewLease() else { return (evaluation, []) }
-        let actions = await pipeline.process(decisions: evaluation.decisions, snapshot: snap, at: time)
+        var decisions = evaluation.decisions
+        if let incidents {
+            do {
+                decisions += try await incidents.route(decisions: evaluation.decisions, snapshot: snap, at: time)
+            } catch {
+                sink(.warning("incidents: \(error)"))
+            }
+        }
+        let actions = await pipeline.process(decisions: decisions, snapshot: snap, at: time)
         return (evaluation, actions)
     }
 

@@ -149,9 +149,9 @@ extension API {
         guard let entity = state.snapshot.entities.first(where: { $0.id == subject }) else {
             throw Problem.unprocessable("subject: no entity \(subject) in the current state", field: "subject")
         }
-        if entity.kind != spec.subject {
+        if let kind = spec.subject, entity.kind != kind {
             throw Problem.unprocessable(
-                "subject: \(action) acts on a \(spec.subject.rawValue), and \(subject) is a \(entity.kind.rawValue)",
+                "subject: \(action) acts on a \(kind.rawValue), and \(subject) is a \(entity.kind.rawValue)",
                 field: "subject")
         }
         let now = Date()

@@ -290,7 +290,8 @@ public protocol MeowStore: Sendable {
     func pauseState() async throws -> PauseState
     func setPaused(_ paused: Bool, by: String, reason: String, at: Date) async throws
     /// How many actions entered `executing` since a time, for a rule, a subject, an environment (nil:
-    /// any), not counting `excluding` (the action being checked, when it ran before a crash).
+    /// any), not counting `excluding` (the action being checked, when it ran before a crash), nor
+    /// notifications (actions of the incident plugin: they change nothing).
     func executions(since: Date, rule: String?, subject: String?, environment: String?, excluding: Int64?) async throws -> Int
     /// The last `limit` finished executions of a provider instance (newest first).
     func recentOutcomes(provider: String, limit: Int) async throws -> [(state: ActionState, at: Date)]
@@ -299,6 +300,14 @@ public protocol MeowStore: Sendable {
     func record(events: [Event], runs: [DAGRun]) async throws
     func decisionHistory(since: Date, subject: String?, limit: Int) async throws -> [DecisionHistoryRecord]
     func prune(now: Date, retention: Retention) async throws -> PruneReport
+    /// Incidents (docs/incidents.md): opens one for a key, or returns the open one with that key.
+    func openIncident(_ draft: IncidentRecord) async throws -> (record: IncidentRecord, created: Bool)
+    /// Newest first; `resolvedSince` keeps the open ones and those resolved since then.
+    func incidents(states: Set<IncidentRecord.State>?, resolvedSince: Date?, limit: Int) async throws -> [IncidentRecord]
+    func incident(_ id: Int64) async throws -> IncidentRecord?
+    func updateIncident(_ id: Int64, update: @escaping @Sendable (inout IncidentRecord) -> Void) async throws -> IncidentRecord?
+    /// Deliveries (notification actions executed) through an output instance since a time.
+    func notifications(since: Date, provider: String, excluding: Int64?) async throws -> Int
 }
 
 extension MeowStore {

@@ -114,6 +114,7 @@ public final class SQLiteStore: MeowStore {
                     CREATE INDEX runs_at ON runs(at);
                     """)
         }
+        registerIncidents(&m)
         return m
     }
 
@@ -395,7 +396,7 @@ public final class SQLiteStore: MeowStore {
         async throws -> Int
     {
         try await pool.read { db in
-            var sql = "SELECT COUNT(*) FROM actions WHERE executed_at >= ? AND id != ?"
+            var sql = "SELECT COUNT(*) FROM actions WHERE executed_at >= ? AND id != ? AND NOT \(Self.notificationSQL)"
             var args: [(any DatabaseValueConvertible)?] = [since.timeIntervalSince1970, excluding ?? -1]
             if let rule {
                 sql += " AND rule = ?"

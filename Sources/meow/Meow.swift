@@ -22,7 +22,7 @@ struct Meow: AsyncParsableCommand {
         subcommands: [
             CheckCommand.self, SimulateCommand.self, TestCommand.self, FleetCommand.self, DemoCommand.self,
             DetectCommand.self, BenchCommand.self, RunCommand.self, ConfigCommand.self, PluginsCommand.self, ActionsCommand.self,
-            LuaCommand.self, ServeCommand.self,
+            LuaCommand.self, ServeCommand.self, IncidentsCommand.self,
         ]
     )
 

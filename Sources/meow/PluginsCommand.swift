@@ -69,7 +69,7 @@ struct PluginsDescribeCommand: ParsableCommand {
         print("\n" + Console.bold("Actions"))
         if m.actions.isEmpty { print("  none") }
         for a in m.actions {
-            print("  \(Console.bold(a.name)) on \(a.subject.rawValue): \(a.description)")
+            print("  \(Console.bold(a.name)) on \(a.subjectName): \(a.description)")
             for line in Self.describe(a.params) { print("      " + line) }
         }
     }

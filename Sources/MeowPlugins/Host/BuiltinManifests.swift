@@ -120,6 +120,59 @@ enum BuiltinManifests {
             """#
         ),
         (
+            "incident",
+            #"""
+            # Incident outputs: one instance per destination (PagerDuty, Opsgenie, Slack, a signed webhook, Alertmanager).
+            # The `incidents:` section of meow.yaml routes decisions to these instances; every page, message and
+            # resolve is an action of the pipeline (modes, dedup, rate limit, ledger). Reference: docs/incidents.md.
+            name: incident
+            version: 1.0.0
+            description: Opens, updates and resolves incidents with their context in PagerDuty (Events API v2), Opsgenie (Alert API), Slack (incoming webhook, Block Kit), a generic HMAC-signed webhook or Alertmanager (/api/v2/alerts); reads open incidents back from Alertmanager and PagerDuty as incident entities.
+            implementation: builtin:incident
+            observes: [incident]
+            actions:
+              - name: open
+                subject: any
+                notification: true
+                description: "Open the incident, or update it when it is already open (PagerDuty trigger with the dedup_key, Opsgenie create with the alias, a Slack message, webhook incident.opened/updated, an Alertmanager alert)."
+                params:
+                  required: [incident]
+                  properties:
+                    incident: {type: map, description: "the incident and its context, built by meow (docs/incidents.md#what-on-call-receives)"}
+              - name: resolve
+                subject: any
+                notification: true
+                description: "Resolve the incident (PagerDuty resolve, Opsgenie close, a Slack message, webhook incident.resolved, the Alertmanager alert ended)."
+                params:
+                  required: [incident]
+                  properties:
+                    incident: {type: map, description: "the incident as it was opened, with resolved_at"}
+            config:
+              type: object
+              required: [output]
+              properties:
+                output: {type: string, enum: [pagerduty, opsgenie, slack, webhook, alertmanager], description: "where incidents go"}
+                url: {type: string, format: url, description: "base URL (pagerduty: https://events.pagerduty.com, opsgenie: https://api.opsgenie.com, alertmanager: http://alertmanager:9093) or the full webhook URL (webhook, slack)"}
+                url_env: {type: string, secret: env, description: "environment variable holding the URL instead (a Slack webhook URL is a secret)"}
+                routing_key_env: {type: string, secret: env, description: "pagerduty: environment variable holding the Events API v2 integration (routing) key"}
+                routing_key_file: {type: string, secret: file, description: "pagerduty: file holding the routing key"}
+                api_url: {type: string, format: url, description: "pagerduty: REST API to read incidents back (https://api.pagerduty.com); without it nothing is observed"}
+                api_token_env: {type: string, secret: env, description: "pagerduty: environment variable holding a REST API key (read-only is enough)"}
+                api_key_env: {type: string, secret: env, description: "opsgenie: environment variable holding the API integration's key (GenieKey)"}
+                secret_env: {type: string, secret: env, description: "webhook: environment variable holding the HMAC secret (Standard Webhooks; whsec_<base64> or any string)"}
+                secret_file: {type: string, secret: file, description: "webhook: file holding the HMAC secret"}
+                labels: {type: map, values: {type: string}, description: "alertmanager: labels added to every alert (for your routes and inhibitions)"}
+                responders: {type: array, items: {type: string}, description: "opsgenie: team names the alert goes to"}
+                retries: {type: integer, minimum: 0, maximum: 10, default: 4, description: "retries of a delivery refused with 429, 5xx or a network error"}
+                retry_backoff: {type: duration, minimum: 0.01, default: 1s, description: "first wait before a retry, doubled each time (a Retry-After header wins)"}
+                max_retry_wait: {type: duration, minimum: 0.01, default: 30s, description: "longest single wait between retries"}
+                observe: {type: boolean, default: true, description: "alertmanager, pagerduty: read open incidents back as incident entities at every poll"}
+                ca_file: {type: string, format: path, description: "PEM file of CAs to trust for this server"}
+                insecure: {type: boolean, default: false, description: "skip TLS certificate verification (testing only)"}
+
+            """#
+        ),
+        (
             "kubernetes",
             #"""
             # Kubernetes: workloads, pods, nodes and HPAs of one cluster, kept current by list + watch.
@@ -276,6 +329,7 @@ enum BuiltinManifests {
                 seed: {type: integer, minimum: 0, default: 1, description: random seed; the same seed gives the same fleet}
                 faults: {type: integer, minimum: 0, maximum: 1000, default: 0, description: faults injected over fault_window}
                 fault_window: {type: duration, default: 1h, description: faults start within this time after meow starts}
+                fault_kinds: {type: array, items: {type: string, enum: [bad_config_change, image_pull_error, memory_leak, traffic_spike, node_pressure, s3_latency, db_latency, noisy_neighbour, upstream_data_delay]}, description: "the kinds of the injected faults, in order (default: drawn at random)"}
                 history: {type: duration, default: 6h, description: history of series generated before the start}
                 step: {type: duration, minimum: 1, default: 60s, description: simulation step (spacing of series values)}
                 speed: {type: number, minimum: 0.1, maximum: 100000, default: 1, description: simulated seconds per wall-clock second}

@@ -57,6 +57,8 @@ public struct MeowConfig: Sendable {
     public var providers: [ProviderInstance]
     /// `server:`, for `meow serve`.
     public var server = ServerSettings()
+    /// `incidents:`: routing decisions to the incident outputs.
+    public var incidents = IncidentSettings()
 
     public var environmentNames: [String] { environments.map(\.name) }
 
@@ -139,6 +141,7 @@ public struct MeowConfig: Sendable {
                     name: {type: string, description: "identity: alice, dashboard"}
                     role: {type: string, enum: [viewer, operator, approver, admin], description: "what the token may do"}
                     token_env: {type: string, secret: env, description: "environment variable holding the token"}
+          incidents: {type: any, description: "incident routing (docs/incidents.md); checked against its own schema"}
           providers:
             type: array
             description: provider instances
@@ -282,6 +285,16 @@ public struct MeowConfig: Sendable {
         let (server, serverErrors) = ServerSettings.parse(
             top?["server"], node: root["server"], file: file, environment: environment, checkSecrets: checkSecrets)
         errors += serverErrors
+        var incidentValue: Value?
+        if let node = root["incidents"] {
+            var iv = SchemaValidator(file: file, baseDirectory: base, environment: environment)
+            iv.checkSecrets = checkSecrets
+            incidentValue = iv.validate(node, against: IncidentSettings.schema, path: "incidents")
+            errors += iv.errors
+        }
+        let (incidents, incidentErrors) = IncidentSettings.parse(
+            incidentValue, node: root["incidents"], file: file, instances: instances, environments: envs.map(\.name))
+        errors += incidentErrors
         if !errors.isEmpty { throw ConfigErrors(errors) }
         let rules = top?["rules"]
         return MeowConfig(
@@ -295,7 +308,7 @@ public struct MeowConfig: Sendable {
                 ?? base.appendingPathComponent(".meow/meow.db").standardizedFileURL.path,
             retentionHistory: top?["store"]?["retention"]?["history"]?.doubleValue ?? 30 * 86400,
             retentionActions: top?["store"]?["retention"]?["actions"]?.doubleValue ?? 90 * 86400,
-            providers: instances, server: server)
+            providers: instances, server: server, incidents: incidents)
     }
 
     /// Protected environments (stricter guardrails).

@@ -6,10 +6,18 @@ public struct PluginManifest: Sendable {
     public struct Action: Sendable {
         public var name: String
         public var description: String
-        /// Entity kind the action applies to (`application`).
-        public var subject: EntityKind
+        /// Entity kind the action applies to (`application`); nil for `subject: any` (an incident is
+        /// opened about whatever the decision was about).
+        public var subject: EntityKind?
         /// Parameter schema (an object schema; empty when the action takes none).
         public var params: ConfigSchema
+        /// It tells people (a page, a message) and changes nothing meow observes: the guardrails that
+        /// protect the observed systems (stale, cooldown, blast radius, the rule rates, pause) do not apply;
+        /// the mode, the dedup, the incidents' rate limit, the breaker and the ledger do (docs/incidents.md).
+        public var notification: Bool = false
+
+        /// `any` for an action on any entity.
+        public var subjectName: String { subject?.rawValue ?? "any" }
     }
 
     public enum Implementation: Sendable, Equatable {
@@ -100,14 +108,26 @@ public struct PluginManifest: Sendable {
                 if actions.contains(where: { $0.name == n }) {
                     throw ConfigError(file: file, line: item.line, path: path, message: "duplicate action \"\(n)\"")
                 }
-                guard let s = item["subject"]?.string, let subject = EntityKind(rawValue: s) else {
+                guard let s = item["subject"]?.string, s == "any" || EntityKind(rawValue: s) != nil else {
                     throw ConfigError(
-                        file: file, line: item.line, path: "\(path).subject", message: "an action needs a subject entity kind")
+                        file: file, line: item.line, path: "\(path).subject",
+                        message: "an action needs a subject entity kind (or any)")
+                }
+                let subject = EntityKind(rawValue: s)
+                var notification = false
+                if let n = item["notification"] {
+                    guard case .scalar(.bool(let b), _) = n.content else {
+                        throw ConfigError(file: file, line: n.line, path: "\(path).notification", message: "must be true or false")
+                    }
+                    notification = b
                 }
                 let params =
                     try item["params"].map { try ConfigSchema.parse($0, file: file, path: "\(path).params") }
                     ?? ConfigSchema(kind: .object)
-                actions.append(Action(name: n, description: item["description"]?.string ?? "", subject: subject, params: params))
+                actions.append(
+                    Action(
+                        name: n, description: item["description"]?.string ?? "", subject: subject, params: params,
+                        notification: notification))
             }
         }
         let config =
@@ -129,8 +149,8 @@ public struct PluginManifest: Sendable {
             "actions": .array(
                 actions.map {
                     .object([
-                        "name": .string($0.name), "description": .string($0.description), "subject": .string($0.subject.rawValue),
-                        "params": $0.params.json,
+                        "name": .string($0.name), "description": .string($0.description), "subject": .string($0.subjectName),
+                        "params": $0.params.json, "notification": .bool($0.notification),
                     ])
                 }),
             "config": config.json,

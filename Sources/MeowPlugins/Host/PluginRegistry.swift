@@ -35,6 +35,7 @@ public struct PluginRegistry: Sendable {
         "prometheus": { manifest, context in try PrometheusProvider(manifest: manifest, context: context) },
         "kubernetes": { manifest, context in try KubernetesProvider(manifest: manifest, context: context) },
         "simulator": { manifest, context in try SimulatorProvider(manifest: manifest, context: context) },
+        "incident": { manifest, context in try IncidentProvider(manifest: manifest, context: context) },
     ]
 
     /// The built-in plugins (airflow, argocd, prometheus, simulator).

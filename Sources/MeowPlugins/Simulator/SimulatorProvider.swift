@@ -39,6 +39,7 @@ public actor SimulatorProvider: Provider {
         if !context.environments.isEmpty { o.fleet.environments = context.environments }
         o.faults = context.int("faults") ?? 0
         o.faultWindow = context.double("fault_window") ?? 3600
+        o.faultKinds = context.strings("fault_kinds").compactMap(FaultKind.init)
         o.history = context.double("history") ?? 6 * 3600
         o.step = context.double("step") ?? 60
         options = o
