@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "meowTests",
             dependencies: [
-                "MeowTesting", "MeowDoubles", "MeowModel",
+                "MeowTesting", "MeowDoubles", "MeowModel", "MeowPlugins",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         .testTarget(

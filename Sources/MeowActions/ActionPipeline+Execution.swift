@@ -114,7 +114,9 @@ extension ActionPipeline {
         if sent >= notificationsPerHour {
             return GuardrailRefusal(
                 name: "rate_output",
-                reason: "\(sent) deliveries through \(provider) in the last hour (incidents.rate_limit.per_hour \(notificationsPerHour))")
+                reason:
+                    "\(sent) deliveries through \(provider) in the last hour (incidents.rate_limit.per_hour \(notificationsPerHour))"
+            )
         }
         return try await breaker(provider, now: now)
     }

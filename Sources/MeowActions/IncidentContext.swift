@@ -42,7 +42,8 @@ struct IncidentContext {
         f.cluster = doc["cluster"]?.stringValue
         f.application = e.kind == .application ? e.id : doc["application"]?.stringValue
         f.team = doc["labels"]?["team"]?.stringValue ?? doc["owner"]?.stringValue
-        for parent in [doc["dag"]?.stringValue, doc["dag_run"]?.stringValue, f.application].compactMap({ $0 }) where parent != subject {
+        for parent in [doc["dag"]?.stringValue, doc["dag_run"]?.stringValue, f.application].compactMap({ $0 })
+        where parent != subject {
             let p = facts(parent)
             f.environment = f.environment ?? p.environment
             f.team = f.team ?? p.team
@@ -56,11 +57,13 @@ struct IncidentContext {
         let d = cause.lead
         let subject = d.subject ?? "rule/\(d.rule)"
         let f = facts(subject)
-        let name = byID[subject]?.document()["name"]?.stringValue ?? subject.split(separator: "/").last.map(String.init) ?? subject
+        let name =
+            byID[subject]?.document()["name"]?.stringValue ?? subject.split(separator: "/").last.map(String.init) ?? subject
         let title = "\(d.rule) on \(name)\(f.environment.map { " (\($0))" } ?? "")".capped(200)
         var n = IncidentNotice(
             number: number, key: cause.key, event: "open", title: title, severity: cause.severity.rawValue, type: d.type.rawValue,
-            rule: d.rule, subject: subject, summary: d.message, startedAt: Timestamp.format(d.time ?? now), route: cause.route.name)
+            rule: d.rule, subject: subject, summary: d.message, startedAt: Timestamp.format(d.time ?? now),
+            route: cause.route.name)
         n.application = f.application
         n.environment = f.environment
         n.team = f.team
@@ -68,16 +71,20 @@ struct IncidentContext {
         n.evidence = Self.trimmed(d.evidence)
         n.subjects = Array(Set(cause.decisions.compactMap(\.subject))).sorted()
         n.runbook =
-            d.evidence["runbook"]?.stringValue ?? settings.runbookURL.map { $0.hasSuffix("/") ? "\($0)\(d.rule)" : "\($0)/\(d.rule)" }
+            d.evidence["runbook"]?.stringValue
+            ?? settings.runbookURL.map { $0.hasSuffix("/") ? "\($0)\(d.rule)" : "\($0)/\(d.rule)" }
 
         // History: decisions that came and went on these subjects in the last week, and actions.
         let since = now.addingTimeInterval(-7 * 86400)
         for s in n.subjects.prefix(5) {
-            for h in try await store.decisionHistory(since: since, subject: s, limit: 20).suffix(10) {
+            // Not the decision itself (it is the incident), unless it came and went before.
+            for h in try await store.decisionHistory(since: since, subject: s, limit: 20).suffix(10)
+            where !(h.decision.rule == d.rule && now.timeIntervalSince(h.at) < 120) {
                 n.history.append(
                     .init(
                         at: Timestamp.format(h.at),
-                        what: "\(h.change == "new" ? "appeared" : "resolved"): [\(h.decision.severity?.rawValue ?? "-")] \(h.decision.rule) on \(s): \(h.decision.message)"
+                        what:
+                            "\(h.change == "new" ? "appeared" : "resolved"): [\(h.decision.severity?.rawValue ?? "-")] \(h.decision.rule) on \(s): \(h.decision.message)"
                     ))
             }
         }
@@ -110,7 +117,9 @@ struct IncidentContext {
                     n.changes.append(
                         .init(
                             at: h.deployedAt.map(Timestamp.format) ?? "?",
-                            what: "deployed \(h.revision.map { String($0.prefix(7)) } ?? "?")\(h.outcome.map { " (\($0))" } ?? "")"))
+                            what:
+                                "deployed \(h.revision.map { String($0.prefix(7)) } ?? "?")\(h.outcome.map { " (\($0))" } ?? "")")
+                    )
                 }
             }
             n.changes.sort { $0.at > $1.at }

@@ -104,12 +104,13 @@ public actor IncidentRouter {
                             $0.title = title
                         } ?? record
                 }
-                proposals += deliveries(record, event: "open")
+                proposals += try await deliveries(record, event: "open", now: now)
             } else {
                 let notice = try await context.notice(for: cause, number: 0, store: store, now: now)
                 let (record, created) = try await store.openIncident(
                     IncidentRecord(
-                        key: key, route: cause.route.name, outputs: cause.outputs, severity: cause.severity.rawValue, rule: cause.lead.rule,
+                        key: key, route: cause.route.name, outputs: cause.outputs, severity: cause.severity.rawValue,
+                        rule: cause.lead.rule,
                         subject: cause.lead.subject ?? key, title: notice.title, openedAt: now, notice: notice.value))
                 var stored = record
                 if created {
@@ -120,14 +121,14 @@ public actor IncidentRouter {
                     stored = try await store.updateIncident(record.id) { $0.notice = value } ?? record
                     logger.info("incident INC-\(record.id) opened: \(notice.title)")
                 }
-                proposals += deliveries(stored, event: "open")
+                proposals += try await deliveries(stored, event: "open", now: now)
             }
         }
 
         // Open incidents whose cause is gone: resolved once it has been gone resolve_after.
         for (_, r) in open.sorted(by: { $0.key < $1.key }) {
             guard now.timeIntervalSince(r.lastSeenAt) >= settings.resolveAfter else {
-                proposals += deliveries(r, event: "open")
+                proposals += try await deliveries(r, event: "open", now: now)
                 continue
             }
             let resolved = try await store.updateIncident(r.id) { x in
@@ -142,24 +143,60 @@ public actor IncidentRouter {
             }
             if let resolved {
                 logger.info("incident INC-\(r.id) resolved: the condition cleared")
-                proposals += deliveries(resolved, event: "resolve")
+                proposals += try await deliveries(resolved, event: "resolve", now: now)
             }
         }
-        for r in known where r.state == .resolved { proposals += deliveries(r, event: "resolve") }
+        for r in known where r.state == .resolved { proposals += try await deliveries(r, event: "resolve", now: now) }
         return proposals
     }
 
+    /// Delivery keys already delivered (or decided for good): no store lookup for them.
+    var settled = Set<String>()
+
+    /// Tries of one delivery whose earlier tries failed (the output was down past its retries, or its
+    /// breaker or rate limit refused it): at most this many, the n-th no sooner than `retryWait(n)`
+    /// after the last one finished.
+    static let maxTries = 12
+
+    static func retryWait(_ n: Int) -> TimeInterval { min(900, 30 * pow(2, Double(n - 1))) }
+
+    /// The key of the delivery to propose now: the first try's, or a later try's when the earlier ones
+    /// failed; nil while waiting before the next try (or after the last).
+    func deliveryKey(_ base: String, now: Date) async throws -> String? {
+        if settled.contains(base) { return base }
+        var n = 0
+        while true {
+            let key = n == 0 ? base : "\(base)#try\(n + 1)"
+            if settled.contains(key) { return key }
+            guard let a = try await store.action(key: key) else { return key }
+            switch a.state {
+            case .failed, .refused:
+                guard n + 1 < Self.maxTries else { return nil }
+                let finished = a.finishedAt ?? a.updatedAt
+                if now.timeIntervalSince(finished) < Self.retryWait(n + 1) { return nil }
+                n += 1
+            case .succeeded, .dryRun, .rejected, .expired, .unknown:
+                settled.insert(key)
+                return key
+            default:
+                return key
+            }
+        }
+    }
+
     /// One proposal per output of an incident: the pipeline's action `incident.<event>` keyed by incident,
-    /// event, output and revision.
-    func deliveries(_ r: IncidentRecord, event: String) -> [Decision] {
+    /// event, output and revision (and the try, after failed ones).
+    func deliveries(_ r: IncidentRecord, event: String, now: Date) async throws -> [Decision] {
         guard var notice = try? ValueDecoder().decode(IncidentNotice.self, from: r.notice) else { return [] }
         notice.number = r.id
         if event == "resolve" {
             notice.event = "resolve"
             notice.resolvedAt = notice.resolvedAt ?? r.resolvedAt.map(Timestamp.format)
         }
-        return r.outputs.map { output in
-            let key = "incident|INC-\(r.id)|\(event)|\(output)|r\(event == "resolve" ? 0 : r.revision)"
+        var out: [Decision] = []
+        for output in r.outputs {
+            let base = "incident|INC-\(r.id)|\(event)|\(output)|r\(event == "resolve" ? 0 : r.revision)"
+            guard let key = try await deliveryKey(base, now: now) else { continue }
             var evidence: [String: Value] = [
                 "action": .string("incident.\(event)"), "params": .object(["incident": notice.value]),
                 "mode": .string(settings.mode.rawValue), "provider": .string(output), "idempotency_key": .string(key),
@@ -168,9 +205,11 @@ public actor IncidentRouter {
                 ),
             ]
             if let e = notice.environment { evidence["environment"] = .string(e) }
-            return Decision(
-                type: .actionProposed, rule: r.rule, subject: r.subject, severity: Severity(rawValue: r.severity),
-                message: "\(notice.name) \(event) → \(output)", evidence: .object(evidence), file: nil, line: nil)
+            out.append(
+                Decision(
+                    type: .actionProposed, rule: r.rule, subject: r.subject, severity: Severity(rawValue: r.severity),
+                    message: "\(notice.name) \(event) → \(output)", evidence: .object(evidence), file: nil, line: nil))
         }
+        return out
     }
 }

@@ -14,9 +14,18 @@ public struct DoubleRequest: Sendable {
     public var query: [(String, String)]
     public var authorization: String?
     public var body: Data
+    /// Every request header in arrival order, names lowercased.
+    public var headers: [(String, String)] = []
 
     public func parameter(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
     public func parameters(_ name: String) -> [String] { query.filter { $0.0 == name }.map(\.1) }
+    /// The first header of this name, whatever its case.
+    public func header(_ name: String) -> String? {
+        let name = name.lowercased()
+        return headers.first { $0.0 == name }?.1
+    }
+    /// The body as JSON; nil when it is not JSON.
+    public var json: Value? { try? JSONDecoder().decode(Value.self, from: body) }
 }
 
 /// A double's answer.
@@ -27,16 +36,26 @@ public struct DoubleResponse: Sendable {
     /// A streamed body (a Kubernetes watch): each element is written as it comes; the response ends
     /// when the stream finishes.
     public var stream: AsyncStream<String>?
+    /// Extra response headers (`Retry-After`, ...), written after Content-Type.
+    public var headers: [(String, String)] = []
 
-    public init(status: Int, body: String, contentType: String = "application/json", stream: AsyncStream<String>? = nil) {
+    public init(
+        status: Int, body: String, contentType: String = "application/json", stream: AsyncStream<String>? = nil,
+        headers: [(String, String)] = []
+    ) {
         self.status = status
         self.body = body
         self.contentType = contentType
         self.stream = stream
+        self.headers = headers
     }
 
-    public static func json(_ value: Value, status: Int = 200) -> DoubleResponse {
-        DoubleResponse(status: status, body: value.jsonString())
+    public static func json(_ value: Value, status: Int = 200, headers: [(String, String)] = []) -> DoubleResponse {
+        DoubleResponse(status: status, body: value.jsonString(), headers: headers)
+    }
+
+    public static func text(_ body: String, status: Int = 200, headers: [(String, String)] = []) -> DoubleResponse {
+        DoubleResponse(status: status, body: body, contentType: "text/plain", headers: headers)
     }
 }
 
@@ -68,9 +87,13 @@ final class LoopbackServer: Sendable {
             let r = await handler(
                 DoubleRequest(
                     method: request.method.rawValue, path: request.uri.path, query: parseQuery(request.uri.query ?? ""),
-                    authorization: request.headers[.authorization], body: Data(body.readableBytesView)))
+                    authorization: request.headers[.authorization], body: Data(body.readableBytesView),
+                    headers: request.headers.map { ($0.name.canonicalName, $0.value) }))
             var headers = HTTPFields()
             headers[.contentType] = r.contentType
+            for (name, value) in r.headers {
+                if let name = HTTPFields.Element.Name(name) { headers.append(HTTPFields.Element(name: name, value: value)) }
+            }
             if let stream = r.stream {
                 return Response(
                     status: HTTPResponse.Status(code: r.status), headers: headers,

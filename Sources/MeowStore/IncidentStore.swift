@@ -147,11 +147,18 @@ extension SQLiteStore {
         }
     }
 
+    public func action(key: String) async throws -> ActionRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM actions WHERE key = ?", arguments: [key]).map(Self.record)
+        }
+    }
+
     public func notifications(since: Date, provider: String, excluding: Int64?) async throws -> Int {
         try await pool.read { db in
             try Int.fetchOne(
                 db,
-                sql: "SELECT COUNT(*) FROM actions WHERE executed_at >= ? AND provider = ? AND id != ? AND \(Self.notificationSQL)",
+                sql:
+                    "SELECT COUNT(*) FROM actions WHERE executed_at >= ? AND provider = ? AND id != ? AND \(Self.notificationSQL)",
                 arguments: [since.timeIntervalSince1970, provider, excluding ?? -1]) ?? 0
         }
     }

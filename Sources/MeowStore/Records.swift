@@ -247,6 +247,7 @@ public struct PruneReport: Sendable, Equatable, Codable {
     public var events = 0
     public var runs = 0
     public var actions = 0
+    public var incidents = 0
 
     public init() {}
 }
@@ -306,6 +307,8 @@ public protocol MeowStore: Sendable {
     func incidents(states: Set<IncidentRecord.State>?, resolvedSince: Date?, limit: Int) async throws -> [IncidentRecord]
     func incident(_ id: Int64) async throws -> IncidentRecord?
     func updateIncident(_ id: Int64, update: @escaping @Sendable (inout IncidentRecord) -> Void) async throws -> IncidentRecord?
+    /// The action with this idempotency key.
+    func action(key: String) async throws -> ActionRecord?
     /// Deliveries (notification actions executed) through an output instance since a time.
     func notifications(since: Date, provider: String, excluding: Int64?) async throws -> Int
 }

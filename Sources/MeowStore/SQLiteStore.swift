@@ -520,6 +520,9 @@ public final class SQLiteStore: MeowStore {
                 arguments: [actions])
             try db.execute(sql: "DELETE FROM actions WHERE state IN (\(terminal)) AND updated_at < ?", arguments: [actions])
             report.actions = db.changesCount
+            // Resolved incidents go with the actions that delivered them.
+            try db.execute(sql: "DELETE FROM incidents WHERE state = 'resolved' AND resolved_at < ?", arguments: [actions])
+            report.incidents = db.changesCount
             return report
         }
     }

@@ -138,6 +138,17 @@ struct ConfigValidateCommand: AsyncParsableCommand {
                             ])
                         }),
                     "rules": .string(c.rulesDirectory), "action_mode": .string(c.actionMode.rawValue),
+                    "incidents": .object([
+                        "mode": .string(c.incidents.mode.rawValue), "group_by": .string(c.incidents.groupBy.rawValue),
+                        "resolve_after_seconds": .double(c.incidents.resolveAfter),
+                        "routes": .array(
+                            c.incidents.routes.map {
+                                .object([
+                                    "name": .string($0.name), "outputs": .array($0.outputs.map(Value.string)),
+                                    "min_severity": .string($0.minSeverity.rawValue),
+                                ])
+                            }),
+                    ]),
                     "errors": rulesOK ? .array([]) : .array([.string("rules.dir: \(c.rulesDirectory) is not a directory")]),
                     "connections": .array(
                         health.map { .object(["name": .string($0.0), "ok": .bool($0.1.ok), "message": .string($0.1.message)]) }),
@@ -165,6 +176,26 @@ struct ConfigValidateCommand: AsyncParsableCommand {
                 print(
                     "  server (meow serve): \(sv.listen), \(sv.tokens.isEmpty ? "no tokens" : sv.tokens.map { "\($0.name) (\($0.role.rawValue))" }.joined(separator: ", ")), anonymous \(sv.anonymous?.rawValue ?? "refused")"
                 )
+                let inc = c.incidents
+                if inc.enabled {
+                    print(
+                        "  incidents: mode \(inc.mode.rawValue), one per rule and \(inc.groupBy.rawValue), resolved \(inc.resolveAfter > 0 ? "\(d(inc.resolveAfter)) after" : "when") the condition clears, \(inc.perHour)/h per output"
+                    )
+                    for r in inc.routes {
+                        var match: [String] = ["severity ≥ \(r.minSeverity.rawValue)"]
+                        if !r.types.isEmpty { match.append("types \(r.types.sorted().joined(separator: ","))") }
+                        if !r.environments.isEmpty {
+                            match.append("environments \(r.environments.sorted().joined(separator: ","))")
+                        }
+                        if !r.teams.isEmpty { match.append("teams \(r.teams.sorted().joined(separator: ","))") }
+                        if !r.rules.isEmpty { match.append("rules \(r.rules.sorted().joined(separator: ","))") }
+                        print(
+                            "    route \(r.name): \(match.joined(separator: ", ")) → \(r.outputs.joined(separator: ", "))\(r.continue ? " (continue)" : "")"
+                        )
+                    }
+                } else {
+                    print("  incidents: none routed (no incidents.routes)")
+                }
                 for (name, h) in health {
                     print("  connect \(name): \(h.ok ? Console.green("ok") : Console.red("failed")): \(h.message)")
                 }

@@ -117,7 +117,9 @@ public struct IncidentSettings: Sendable, Equatable {
     }()
 
     /// From the validated `incidents` value; route outputs must be instances of the `incident` plugin.
-    static func parse(_ v: Value?, node: ConfigNode?, file: String, instances: [MeowConfig.ProviderInstance], environments: [String])
+    static func parse(
+        _ v: Value?, node: ConfigNode?, file: String, instances: [MeowConfig.ProviderInstance], environments: [String]
+    )
         -> (IncidentSettings, [ConfigError])
     {
         var s = IncidentSettings()
@@ -142,7 +144,9 @@ public struct IncidentSettings: Sendable, Equatable {
             func strings(_ k: String) -> [String] { r[k]?.arrayValue?.compactMap(\.stringValue) ?? [] }
             let names = strings("outputs")
             if names.isEmpty {
-                errors.append(ConfigError(file: file, line: rn?.line, path: "\(path).outputs", message: "a route needs at least one output"))
+                errors.append(
+                    ConfigError(file: file, line: rn?.line, path: "\(path).outputs", message: "a route needs at least one output")
+                )
             }
             for (j, o) in names.enumerated() where !outputs.contains(o) {
                 let line: Int? = {

@@ -117,7 +117,8 @@ public struct PluginManifest: Sendable {
                 var notification = false
                 if let n = item["notification"] {
                     guard case .scalar(.bool(let b), _) = n.content else {
-                        throw ConfigError(file: file, line: n.line, path: "\(path).notification", message: "must be true or false")
+                        throw ConfigError(
+                            file: file, line: n.line, path: "\(path).notification", message: "must be true or false")
                     }
                     notification = b
                 }

@@ -35,7 +35,8 @@ public final class IncidentProvider: Provider {
         self.manifest = manifest
         self.context = context
         guard let output = context.string("output").flatMap(Output.init) else {
-            throw ProviderError(.invalid, "\(context.name): output must be one of pagerduty, opsgenie, slack, webhook, alertmanager")
+            throw ProviderError(
+                .invalid, "\(context.name): output must be one of pagerduty, opsgenie, slack, webhook, alertmanager")
         }
         self.output = output
         var url = context.string("url")
@@ -115,7 +116,9 @@ public final class IncidentProvider: Provider {
                 let note: Value = ["source": "meow", "note": .string("resolved by meow at \(n.resolvedAt ?? "")")]
                 return (.POST, path + "/v2/alerts/\(alias)/close?identifierType=alias", json(note), [auth])
             }
-            return (.POST, path + "/v2/alerts", json(IncidentShapes.opsgenie(n, responders: context.strings("responders"))), [auth])
+            return (
+                .POST, path + "/v2/alerts", json(IncidentShapes.opsgenie(n, responders: context.strings("responders"))), [auth]
+            )
         case .slack:
             return (.POST, path, json(IncidentShapes.slack(n)), [])
         case .alertmanager:
@@ -137,7 +140,9 @@ public final class IncidentProvider: Provider {
     /// Standard Webhooks v1: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`; a `whsec_` secret is base64.
     public static func sign(secret: String, id: String, timestamp: String, body: Data) -> String {
         let keyBytes: Data =
-            if secret.hasPrefix("whsec_"), let d = Data(base64Encoded: String(secret.dropFirst(6))) { d } else { Data(secret.utf8) }
+            if secret.hasPrefix("whsec_"), let d = Data(base64Encoded: String(secret.dropFirst(6))) { d } else {
+                Data(secret.utf8)
+            }
         var signed = Data("\(id).\(timestamp).".utf8)
         signed.append(body)
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: keyBytes))
@@ -191,7 +196,9 @@ public final class IncidentProvider: Provider {
         var parts: [String] = []
         if let m = v["message"]?.stringValue { parts.append(m) }
         if let errors = v["errors"]?.arrayValue { parts += errors.compactMap(\.stringValue) }
-        if let errors = v["errors"]?.objectValue { parts += errors.keys.sorted().map { "\($0): \(errors[$0]?.stringValue ?? "")" } }
+        if let errors = v["errors"]?.objectValue {
+            parts += errors.keys.sorted().map { "\($0): \(errors[$0]?.stringValue ?? "")" }
+        }
         if let e = v["error"]?["message"]?.stringValue { parts.append(e) }
         if let m = v["result"]?.stringValue { parts.append(m) }
         return parts.isEmpty ? text : parts.joined(separator: "; ")
@@ -222,7 +229,8 @@ public final class IncidentProvider: Provider {
 
     public func checkHealth() async -> ProviderHealth {
         switch output {
-        case .alertmanager, .pagerduty where restClient != nil:
+        case .alertmanager,
+            .pagerduty where restClient != nil:
             do {
                 let o = try await observe()
                 return ProviderHealth(ok: true, message: "\(o.entities.count) open incidents")
@@ -231,7 +239,10 @@ public final class IncidentProvider: Provider {
             }
         default:
             return ProviderHealth(
-                ok: true, message: "\(output.rawValue) output to \(client.baseURL): nothing to read back; deliveries are checked when they happen")
+                ok: true,
+                message:
+                    "\(output.rawValue) output to \(client.baseURL): nothing to read back; deliveries are checked when they happen"
+            )
         }
     }
 
@@ -239,7 +250,8 @@ public final class IncidentProvider: Provider {
         let label = "GET /api/v2/alerts"
         let r = try await client.send(.GET, path + "/api/v2/alerts", query: [("active", "true")])
         if let e = ProviderError.forStatus(
-            r.status, label, base: client.baseURL, said: Self.message(of: r, output), unauthorizedHint: "check the proxy's credentials",
+            r.status, label, base: client.baseURL, said: Self.message(of: r, output),
+            unauthorizedHint: "check the proxy's credentials",
             forbiddenHint: "check the proxy's credentials")
         {
             throw e
@@ -254,7 +266,8 @@ public final class IncidentProvider: Provider {
             return .incident(
                 Incident(
                     id: "incident/\(name)/\(fingerprint)", name: labels["alertname"], labels: labels, annotations: annotations,
-                    observedAt: now, provider: name, source: "alertmanager", status: state == "suppressed" ? "suppressed" : "triggered",
+                    observedAt: now, provider: name, source: "alertmanager",
+                    status: state == "suppressed" ? "suppressed" : "triggered",
                     severity: labels["severity"], service: labels["application"] ?? labels["service"] ?? labels["job"],
                     title: annotations["summary"] ?? labels["alertname"],
                     createdAt: a["startsAt"]?.stringValue.flatMap(Timestamp.parse),

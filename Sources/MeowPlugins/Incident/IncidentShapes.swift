@@ -50,7 +50,8 @@ public enum IncidentShapes {
         if !n.actions.isEmpty { details["actions"] = .array(n.actions.map { .string("\($0.at) \($0.what)") }) }
         if !n.history.isEmpty { details["history"] = .array(n.history.map { .string("\($0.at) \($0.what)") }) }
         if !n.related.isEmpty {
-            details["related"] = .array(n.related.map { .string("[\($0.severity ?? "-")] \($0.rule) on \($0.subject): \($0.message)") })
+            details["related"] = .array(
+                n.related.map { .string("[\($0.severity ?? "-")] \($0.rule) on \($0.subject): \($0.message)") })
         }
         if n.subjects.count > 1 { details["subjects"] = .array(n.subjects.map(Value.string)) }
         var payload: [String: Value] = [
@@ -135,7 +136,8 @@ public enum IncidentShapes {
                 blocks.append(
                     section(
                         "*Evidence*\n"
-                            + o.keys.sorted().prefix(12).map { "• \($0): `\(IncidentNotice.short(o[$0]!))`" }.joined(separator: "\n")))
+                            + o.keys.sorted().prefix(12).map { "• \($0): `\(IncidentNotice.short(o[$0]!))`" }.joined(
+                                separator: "\n")))
             }
             if !n.changes.isEmpty { blocks.append(section("*Recent changes*\n\(lines(n.changes))")) }
             if !n.actions.isEmpty { blocks.append(section("*Actions*\n\(lines(n.actions))")) }
@@ -159,7 +161,9 @@ public enum IncidentShapes {
         blocks.append(
             .object([
                 "type": "context",
-                "elements": .array([.object(["type": "mrkdwn", "text": .string("meow · dedup `\(n.key)` · route \(n.route)".capped(3000))])]),
+                "elements": .array([
+                    .object(["type": "mrkdwn", "text": .string("meow · dedup `\(n.key)` · route \(n.route)".capped(3000))])
+                ]),
             ]))
         return .object(["text": .string("[\(n.severity)] \(verb)\(n.name) \(n.title)"), "blocks": .array(blocks)])
     }
@@ -221,6 +225,8 @@ public enum IncidentShapes {
             case "update": "incident.updated"
             default: "incident.opened"
             }
-        return .object(["type": .string(type), "timestamp": .string(Timestamp.format(now)), "data": n.value, "text": .string(n.text)])
+        return .object([
+            "type": .string(type), "timestamp": .string(Timestamp.format(now)), "data": n.value, "text": .string(n.text),
+        ])
     }
 }
