@@ -106,11 +106,10 @@ public actor ActionPipeline {
             for r in try await store.actions(states: [.proposed], limit: 500).reversed() {
                 events += try await decide(r, index, now: now)
             }
-            let paused = try await pauseReason()
-            if paused == nil {
-                for r in try await store.actions(states: [.approved], limit: 500).reversed() {
-                    events += try await execute(r, index, revision: snapshot.revision, now: now)
-                }
+            // A pause holds changes; pages and messages still go out (they change nothing).
+            let paused = try await pauseReason() != nil
+            for r in try await store.actions(states: [.approved], limit: 500).reversed() where !paused || isNotification(r) {
+                events += try await execute(r, index, revision: snapshot.revision, now: now)
             }
             events += try await observeAfter(decisions: decisions, index, revision: snapshot.revision, now: now)
         } catch is CancellationError {
