@@ -274,8 +274,10 @@ extension ActionPipeline {
                     detail: ["state": entity.map { Self.stateDetail($0) } ?? .null, "still_proposed": .bool(still)]), at: now,
                 update: { $0.observedAt = now })
             finishedAtRevision[r.id] = nil
-            events.append(emit(r, message))
             checkpoint("observed")
+            // A page changes nothing: the observation is kept in its ledger, not reported as news.
+            if isNotification(r) { continue }
+            events.append(emit(r, message))
         }
         return events
     }

@@ -184,9 +184,11 @@ struct IncidentContext {
         return out
     }
 
-    /// Evidence without long series (at most 20 values per array, 30 keys).
+    /// Evidence without long series (at most 20 values per array, 30 keys) and with numbers of at most six
+    /// significant digits (0.48309750000000007 is 0.483098).
     static func trimmed(_ v: Value) -> Value {
         switch v {
+        case .double(let d) where d.isFinite: return .double(Double(String(format: "%.6g", d)) ?? d)
         case .array(let a): return .array(a.suffix(20).map(trimmed))
         case .object(let o):
             return .object(Dictionary(uniqueKeysWithValues: o.keys.sorted().prefix(30).map { ($0, trimmed(o[$0]!)) }))

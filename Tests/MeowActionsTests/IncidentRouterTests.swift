@@ -44,7 +44,8 @@ actor Notifier: Provider {
         func workload(_ name: String, app: String, env: String, team: String) -> Entity {
             .workload(
                 Workload(
-                    id: "workload/\(env)-1/\(team)/\(name)", name: name, labels: ["team": team], observedAt: h.now, provider: "k8s",
+                    id: "workload/\(env)-1/\(team)/\(name)", name: name, labels: ["team": team], observedAt: h.now,
+                    provider: "k8s",
                     cluster: "\(env)-1", environment: env, namespace: team, application: "application/argocd-\(env)/\(app)"))
         }
         return Snapshot(
@@ -76,7 +77,9 @@ actor Notifier: Provider {
         s.resolveAfter = resolveAfter
         s.argocdURL = "https://argocd.example.com"
         s.routes = [
-            .init(name: "prod-pages", environments: ["prod"], teams: ["payments"], minSeverity: .warning, outputs: ["pager"], continue: true),
+            .init(
+                name: "prod-pages", environments: ["prod"], teams: ["payments"], minSeverity: .warning, outputs: ["pager"],
+                continue: true),
             .init(name: "chat", minSeverity: .high, outputs: ["chat"]),
         ]
         return s
@@ -103,13 +106,17 @@ actor Notifier: Provider {
 
     @Test func routesByEnvironmentTeamAndSeverityAndGroupsOneCausePerApplication() {
         let s = settings()
-        #expect(s.routes(type: "anomaly", rule: "r", severity: .warning, environment: "prod", team: "payments").map(\.name) == ["prod-pages"])
+        #expect(
+            s.routes(type: "anomaly", rule: "r", severity: .warning, environment: "prod", team: "payments").map(\.name) == [
+                "prod-pages"
+            ])
         #expect(
             s.routes(type: "anomaly", rule: "r", severity: .critical, environment: "prod", team: "payments").map(\.name) == [
                 "prod-pages", "chat",
             ])
         #expect(s.routes(type: "anomaly", rule: "r", severity: .warning, environment: "dev", team: "data").isEmpty)
-        #expect(s.routes(type: "anomaly", rule: "r", severity: .critical, environment: "dev", team: "data").map(\.name) == ["chat"])
+        #expect(
+            s.routes(type: "anomaly", rule: "r", severity: .critical, environment: "dev", team: "data").map(\.name) == ["chat"])
         #expect(s.routes(type: "anomaly", rule: "r", severity: .low, environment: "prod", team: "payments").isEmpty)
     }
 
@@ -140,7 +147,8 @@ actor Notifier: Provider {
 
         // Worse: critical. The incident is updated (PagerDuty's trigger again, same key) and chat now
         // matches too, but outputs are fixed when the incident opens.
-        try await pass(router, p, [Self.anomaly(Self.web, severity: .critical), Self.anomaly(Self.worker)], at: t0.addingTimeInterval(10))
+        try await pass(
+            router, p, [Self.anomaly(Self.web, severity: .critical), Self.anomaly(Self.worker)], at: t0.addingTimeInterval(10))
         sent = await pager.sent
         #expect(sent.count == 2 && sent.last?.event == "update" && sent.last?.severity == "critical")
         #expect(sent.last?.startedAt == Timestamp.format(t0))
@@ -152,7 +160,9 @@ actor Notifier: Provider {
         #expect(try await h.store.incidents(states: [.open], resolvedSince: nil, limit: 10).count == 1)
         try await pass(router, p, [], at: t0.addingTimeInterval(75))
         sent = await pager.sent
-        #expect(sent.count == 3 && sent.last?.event == "resolve" && sent.last?.resolvedAt == Timestamp.format(t0.addingTimeInterval(75)))
+        #expect(
+            sent.count == 3 && sent.last?.event == "resolve"
+                && sent.last?.resolvedAt == Timestamp.format(t0.addingTimeInterval(75)))
         #expect(try await h.store.incidents(states: [.resolved], resolvedSince: nil, limit: 10).count == 1)
         try await pass(router, p, [], at: t0.addingTimeInterval(80))
         #expect(await pager.sent.count == 3, "the resolve is sent once")
@@ -192,7 +202,8 @@ actor Notifier: Provider {
         try await pass(router, p, [Self.anomaly(Self.web)], at: h.now)
         #expect(await pager.sent.count == 1)
         // A second incident within the hour: the output's rate limit (1/h) refuses it, named.
-        try await pass(router, p, [Self.anomaly(Self.web), Self.anomaly(Self.web, rule: "memory-growth")], at: h.now.addingTimeInterval(1))
+        try await pass(
+            router, p, [Self.anomaly(Self.web), Self.anomaly(Self.web, rule: "memory-growth")], at: h.now.addingTimeInterval(1))
         #expect(await pager.sent.count == 1)
         let refused = try await h.store.actions(states: [.refused], limit: 10)
         #expect(refused.count == 1)
@@ -232,10 +243,12 @@ actor Notifier: Provider {
             try MeowConfig.parse(yaml, file: "meow.yaml")
         } throws: { error in
             let text = "\(error)"
-            return text.contains("meow.yaml:4: incidents.routes[0].outputs[1]: \"sim\" is not a provider instance of the incident plugin")
+            return text.contains(
+                "meow.yaml:4: incidents.routes[0].outputs[1]: \"sim\" is not a provider instance of the incident plugin")
                 && text.contains("incidents.routes[0].environments[1]: unknown environment \"qa\"")
         }
-        let ok = try MeowConfig.parse(yaml.replacingOccurrences(of: ", qa]", with: "]").replacingOccurrences(of: ", sim]", with: "]"), file: "meow.yaml")
+        let ok = try MeowConfig.parse(
+            yaml.replacingOccurrences(of: ", qa]", with: "]").replacingOccurrences(of: ", sim]", with: "]"), file: "meow.yaml")
         #expect(ok.incidents.routes.first?.outputs == ["pager"] && ok.incidents.mode == .dryRun)
     }
 }

@@ -110,7 +110,9 @@ import Testing
     @Test func unknownPluginsEnvironmentsAndDuplicatesAreErrors() {
         var text = Self.valid.replacingOccurrences(of: "plugin: simulator", with: "plugin: simulatr")
         var e = errors(text)
-        #expect(e.first?.message == "unknown plugin \"simulatr\" (known: airflow, argocd, kubernetes, prometheus, simulator)")
+        #expect(
+            e.first?.message
+                == "unknown plugin \"simulatr\" (known: airflow, argocd, incident, kubernetes, prometheus, simulator)")
         text = Self.valid.replacingOccurrences(of: "environment: prod", with: "environment: production")
         e = errors(text)
         #expect(e.first?.message == "unknown environment \"production\" (declared: staging, prod)")

@@ -62,6 +62,10 @@ import Testing
 
         let opened = try await p.perform(Self.request("open"))
         #expect(opened.ok && opened.message.contains("INC-7 opened in pagerduty"), "\(opened.message)")
+        // The ledger keeps what was sent, without the routing key.
+        #expect(opened.details["sent"]?["routing_key"] == "(routing_key_env)")
+        #expect(opened.details["sent"]?["payload"]?["severity"] == "critical")
+        #expect(opened.details["attempts"] == 1 && opened.details["status"] == 202)
         let event = try #require(await pd.events.first)
         #expect(event["event_action"] == "trigger")
         #expect(event["dedup_key"] == "meow:workload-cpu-spike:application/argocd-prod/payments-api")

@@ -216,7 +216,8 @@ import Testing
         let list = try await run(["plugins", "list", "--output", "json"])
         #expect(list.status == 0)
         let plugins = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
-        #expect(plugins.map { $0["name"] as? String } == ["airflow", "argocd", "kubernetes", "prometheus", "simulator"])
+        #expect(
+            plugins.map { $0["name"] as? String } == ["airflow", "argocd", "incident", "kubernetes", "prometheus", "simulator"])
         let d = try await run(["plugins", "describe", "argocd"])
         #expect(d.status == 0 && d.stdout.contains("token_env (string, one of token_env/token_file required"))
         #expect(d.stdout.contains("rollback on application"))
@@ -224,7 +225,7 @@ import Testing
         #expect(
             unknown.status == 2
                 && unknown.stderr.contains(
-                    "unknown plugin \"jenkins\" (known: airflow, argocd, kubernetes, prometheus, simulator)")
+                    "unknown plugin \"jenkins\" (known: airflow, argocd, incident, kubernetes, prometheus, simulator)")
         )
     }
 

@@ -90,6 +90,14 @@ public final class IncidentProvider: Provider {
             "dedup_key": .string(IncidentShapes.dedupKey(notice.key)),
         ]
         if !said.isEmpty { details["answer"] = .string(said.capped(500)) }
+        // Exactly what was sent, for the ledger (the routing key left out).
+        if var sent = try? JSONDecoder().decode(Value.self, from: body) {
+            if case .object(var o) = sent, o["routing_key"] != nil {
+                o["routing_key"] = "(routing_key_env)"
+                sent = .object(o)
+            }
+            details["sent"] = sent
+        }
         let verb = notice.event == "resolve" ? "resolved" : notice.event == "update" ? "updated" : "opened"
         return ActionOutcome(
             ok: true,
