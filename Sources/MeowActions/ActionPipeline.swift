@@ -56,6 +56,11 @@ public actor ActionPipeline {
     var knownKeys = Set<String>()
     /// Snapshot revision when each action finished: its effect is observed in a later snapshot.
     var finishedAtRevision: [Int64: Int] = [:]
+    /// Deliveries under way, one queue per incident output, and the steps of those that finished.
+    var deliveryQueues: [String: Task<Void, Never>] = [:]
+    var delivered: [ActionEvent] = []
+    /// Wall-clock start of the current pass (deliveries that wait in a queue start later than `now`).
+    var passStarted: Date?
 
     public init(
         store: any MeowStore, settings: ActionSettings, protectedEnvironments: Set<String> = [], targets: [ActionTarget],
@@ -93,6 +98,7 @@ public actor ActionPipeline {
     @discardableResult
     public func process(decisions: [Decision], snapshot: Snapshot, at now: Date = Date()) async -> [ActionEvent] {
         var events: [ActionEvent] = []
+        passStarted = Date()
         do {
             let index = SnapshotIndex(snapshot)
             if !recovered {
@@ -106,11 +112,7 @@ public actor ActionPipeline {
             for r in try await store.actions(states: [.proposed], limit: 500).reversed() {
                 events += try await decide(r, index, now: now)
             }
-            // A pause holds changes; pages and messages still go out (they change nothing).
-            let paused = try await pauseReason() != nil
-            for r in try await store.actions(states: [.approved], limit: 500).reversed() where !paused || isNotification(r) {
-                events += try await execute(r, index, revision: snapshot.revision, now: now)
-            }
+            events += try await executeApproved(index, revision: snapshot.revision, now: now)
             events += try await observeAfter(decisions: decisions, index, revision: snapshot.revision, now: now)
         } catch is CancellationError {
             // shutting down: the next start picks up where this pass stopped (every step is in the store)
@@ -119,6 +121,51 @@ public actor ActionPipeline {
             sink(ActionEvent(id: 0, action: "", subject: "", rule: "", state: .unknown, message: "store error: \(error)"))
         }
         return events
+    }
+
+    /// Executes the approved actions. The changes run one after the other, in this pass (each one's
+    /// guardrails count the ones before; a pause holds them). Deliveries (pages, messages) run in the
+    /// background, in one queue per incident output: an output that is down and retrying holds back
+    /// neither another output's pages, nor the changes, nor the next evaluation. Their steps are reported
+    /// through the sink as they happen; `settle()` waits for them.
+    func executeApproved(_ index: SnapshotIndex, revision: Int, now: Date) async throws -> [ActionEvent] {
+        let approved = Array(try await store.actions(states: [.approved], limit: 500).reversed())
+        let deliveries = Dictionary(grouping: approved.filter(isNotification), by: { $0.provider ?? "" })
+        for (output, queue) in deliveries.sorted(by: { $0.key < $1.key }) where deliveryQueues[output] == nil {
+            deliveryQueues[output] = Task { await self.deliver(output, queue, index, revision: revision, now: now) }
+        }
+        guard try await pauseReason() == nil else { return [] }
+        var events: [ActionEvent] = []
+        for r in approved where !isNotification(r) {
+            events += try await execute(r, index, revision: revision, now: now)
+        }
+        return events
+    }
+
+    /// One output's queue of deliveries.
+    func deliver(_ output: String, _ queue: [ActionRecord], _ index: SnapshotIndex, revision: Int, now: Date) async {
+        for r in queue {
+            do {
+                // `now` is the pass's time; a delivery that waited for the one before it starts later.
+                let started = now.addingTimeInterval(max(0, Date().timeIntervalSince(passStarted ?? Date())))
+                delivered += try await execute(r, index, revision: revision, now: started)
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.error("incident output \(output): \(error)")
+            }
+        }
+        if delivered.count > 1000 { delivered.removeFirst(delivered.count - 1000) }
+        deliveryQueues[output] = nil
+    }
+
+    /// Waits for the deliveries under way, and returns the steps they made since the last call (`meow run
+    /// --once` reports them; tests wait for them).
+    @discardableResult
+    public func settle() async -> [ActionEvent] {
+        while let task = deliveryQueues.values.first { await task.value }
+        defer { delivered = [] }
+        return delivered
     }
 
     func emit(_ r: ActionRecord, _ message: String) -> ActionEvent {

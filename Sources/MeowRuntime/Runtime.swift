@@ -223,7 +223,9 @@ public actor Runtime {
                 group.addTask { await self.poll(name) }
             }
         }
-        let (evaluation, actions) = await evaluateAndAct()
+        var (evaluation, actions) = await evaluateAndAct()
+        // Deliveries to incident outputs run in the background: a single pass waits for them.
+        if let pipeline { actions += await pipeline.settle() }
         return OnceReport(providers: statuses(), snapshot: snapshot(), evaluation: evaluation, actions: actions)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import MeowModel
 import MeowPlugins
+import MeowTesting
 import Testing
 
 @testable import MeowActions
@@ -20,11 +21,16 @@ actor Notifier: Provider {
         manifest = PluginRegistry.builtin.plugin("incident")!.manifest
     }
 
+    /// While held, deliveries wait (an output that hangs or retries).
+    var held = false
+
     func set(failure: ProviderError?) { self.failure = failure }
+    func hold(_ on: Bool) { held = on }
     func observe() async throws -> Observation { Observation(entities: []) }
 
     func perform(_ request: ActionRequest) async throws -> ActionOutcome {
         actions.append(request.action)
+        while held { try await Task.sleep(for: .milliseconds(20)) }
         if let failure { throw failure }
         sent.append(try IncidentNotice.from(request.params))
         return ActionOutcome(ok: true, message: "sent")
@@ -102,6 +108,7 @@ actor Notifier: Provider {
     func pass(_ router: IncidentRouter, _ pipeline: ActionPipeline, _ decisions: [Decision], at: Date) async throws {
         let proposals = try await router.route(decisions: decisions, snapshot: snapshot(), at: at)
         await pipeline.process(decisions: decisions + proposals, snapshot: snapshot(), at: at)
+        await pipeline.settle()
     }
 
     @Test func routesByEnvironmentTeamAndSeverityAndGroupsOneCausePerApplication() {
@@ -208,6 +215,20 @@ actor Notifier: Provider {
         let refused = try await h.store.actions(states: [.refused], limit: 10)
         #expect(refused.count == 1)
         #expect(refused.first?.stateReason?.contains("incidents.rate_limit.per_hour 1") == true, "\(refused.map(\.stateReason))")
+    }
+
+    @Test func anOutputThatHangsDoesNotHoldBackTheOthers() async throws {
+        let router = IncidentRouter(settings: settings(), store: h.store)
+        let p = pipeline()
+        await pager.hold(true)
+        let running = Task { try await pass(router, p, [Self.anomaly(Self.web, severity: .critical)], at: h.now) }
+        // Chat gets its message while the pager's delivery is still hanging.
+        #expect(try await eventually(30) { await chat.sent.count == 1 })
+        let (sentSoFar, tried) = (await pager.sent.count, await pager.actions.count)
+        #expect(sentSoFar == 0 && tried == 1)
+        await pager.hold(false)
+        try await running.value
+        #expect(await pager.sent.count == 1)
     }
 
     @Test func aFailedDeliveryIsTriedAgainLaterUnderANewKey() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import MeowDoubles
 import MeowModel
+import MeowTesting
 import Testing
 
 @testable import MeowPlugins
@@ -249,6 +250,46 @@ import Testing
         #expect(await receiver.waitFor(count: 3, timeout: 5).last?.json?["type"] == "incident.resolved")
     }
 
+    /// docs/incidents.md's receiver (examples/incidents/receiver.py) verifies what meow signs, refuses a
+    /// wrong signature and drops a repeated webhook-id.
+    @Test func theDocumentedPythonReceiverVerifiesTheSignature() async throws {
+        let secret = "whsec_bWVvdy1leGFtcGxlLXdlYmhvb2stc2VjcmV0"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", PackageRoot.url().appendingPathComponent("examples/incidents/receiver.py").path, "--port", "0",
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(["MEOW_WEBHOOK_SECRET": secret]) { $1 }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("meow-receiver-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = FileHandle.nullDevice
+        let lines = LogFile(url: log)
+        try process.run()
+        defer {
+            // SIGKILL: a child of the test process may have SIGTERM blocked (the mask is inherited).
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        #expect(try await eventually(30) { lines.text.contains("listening on http://127.0.0.1:") })
+        let url = try #require(lines.text.split(separator: "\n").first?.split(separator: " ").last.map(String.init))
+
+        setenv("MEOW_TEST_PY_SECRET", secret, 1)
+        let p = try Self.provider(["output": "webhook", "url": .string(url + "/hook"), "secret_env": "MEOW_TEST_PY_SECRET"])
+        defer { Task { await p.shutdown() } }
+        _ = try await p.perform(Self.request("open"))
+        #expect(
+            try await eventually(30) {
+                lines.text.contains("verified msg_") && lines.text.contains("incident.opened 7 [critical]")
+            })
+        _ = try await p.perform(Self.request("open"))
+        #expect(try await eventually(30) { lines.text.contains("repeat msg_") }, "\(lines.text)")
+
+        setenv("MEOW_TEST_PY_SECRET", "whsec_" + Data("not-the-receivers-secret-key".utf8).base64EncodedString(), 1)
+        await #expect(throws: ProviderError.self) { try await p.perform(Self.request("resolve")) }
+        #expect(lines.text.contains("refused msg_"), "\(lines.text)")
+    }
+
     @Test func shapesStayWithinTheTargetsLimits() {
         var n = Self.notice(title: String(repeating: "t", count: 2000))
         n.key = String(repeating: "k", count: 600)
@@ -272,4 +313,10 @@ import Testing
         #expect(resolved[0]?["endsAt"] == "2026-11-27T04:00:00Z")
         #expect(resolved[0]?["annotations"]?["description"] != nil, "a resolve re-sends the annotations")
     }
+}
+
+/// What a child process wrote to its log file.
+struct LogFile: Sendable {
+    let url: URL
+    var text: String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
 }
