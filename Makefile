@@ -11,7 +11,7 @@ all: build
 
 help:
 	@echo "make demo   build meow and simulate a day of a fleet with faults (no external service needed)"
-	@echo "make test   install what the tests need (Lua, a real Airflow and Prometheus), then run every test (Swift tests + rule tests)"
+	@echo "make test   install what the tests need (Lua, a real Airflow, Prometheus and Alertmanager), then run every test (Swift tests + rule tests)"
 	@echo "make bench  release build, then the evaluation, fleet simulator, anomaly and HTTP API benchmarks"
 
 # Debian's Lua 5.4 (C build) for the embedded engine; installed only when pkg-config can't find it.
@@ -58,9 +58,9 @@ demo: release
 	@echo
 	@echo "More: $(BIN_RELEASE) demo --help | $(BIN_RELEASE) simulate --help | docs/simulator.md"
 
-# Installs and starts a real Airflow 3 (scripts/airflow-test.sh: a virtualenv in .build, kept between runs)
-# and a real Prometheus (scripts/prometheus-test.sh: Debian's package) for the integration tests, runs
-# every test, stops them.
+# Installs and starts a real Airflow 3 (scripts/airflow-test.sh: a virtualenv in .build, kept between runs),
+# a real Prometheus (scripts/prometheus-test.sh) and a real Alertmanager (scripts/alertmanager-test.sh),
+# both Debian's packages, for the integration tests, runs every test, stops them.
 test: deps pydeps tsc
 	SWIFT=$(SWIFT) scripts/test.sh
 

@@ -290,6 +290,16 @@ import Testing
         #expect(lines.text.contains("refused msg_"), "\(lines.text)")
     }
 
+    /// docs/incidents.md's example config loads as the doc describes it.
+    @Test func theExampleConfigLoads() throws {
+        let c = try MeowConfig.load(
+            path: PackageRoot.url().appendingPathComponent("examples/incidents/meow.yaml").path, checkSecrets: false)
+        #expect(c.incidents.mode == .auto && c.incidents.resolveAfter == 15 && c.incidents.groupBy == .application)
+        #expect(c.incidents.routes.map(\.name) == ["anomalies", "prod-policy"])
+        #expect(c.incidents.routes.first?.outputs == ["pagerduty", "slack", "webhook"])
+        #expect(c.providers.filter { $0.plugin == "incident" }.map(\.name) == ["pagerduty", "slack", "webhook"])
+    }
+
     @Test func shapesStayWithinTheTargetsLimits() {
         var n = Self.notice(title: String(repeating: "t", count: 2000))
         n.key = String(repeating: "k", count: 600)
