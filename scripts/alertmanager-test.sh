@@ -51,13 +51,25 @@ receivers:
       - url: http://127.0.0.1:$RECEIVER_PORT/hook
         send_resolved: true
 YAML
+  if curl -sf "$URL/-/ready" > /dev/null 2>&1; then
+    echo "error: something already answers on $URL (another checkout's test Alertmanager?); MEOW_AM_PORT picks another port" >&2
+    exit 1
+  fi
   local t0=$SECONDS
   setsid "$BIN" --config.file="$DIR/alertmanager.yml" --storage.path="$DIR/data" \
     --web.listen-address="127.0.0.1:$PORT" --cluster.listen-address= --web.external-url="$URL" \
     --log.level=warn > "$DIR/alertmanager.log" 2>&1 < /dev/null &
   echo $! > "$DIR/pgid"
   local limit=${MEOW_AM_START_TIMEOUT:-30}
-  until curl -sf "$URL/-/ready" > /dev/null 2>&1; do
+  local pid; pid=$(cat "$DIR/pgid")
+  # Ready means this Alertmanager answers: another one on the port (a second checkout's tests) is an error.
+  until kill -0 "$pid" 2>/dev/null && curl -sf "$URL/-/ready" > /dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "error: Alertmanager exited at start (is 127.0.0.1:$PORT taken? MEOW_AM_PORT picks another). Log:" >&2
+      tail -n 5 "$DIR/alertmanager.log" >&2
+      rm -f "$DIR/pgid"
+      exit 1
+    fi
     if [ $((SECONDS - t0)) -ge "$limit" ]; then
       echo "error: Alertmanager did not come up within ${limit}s at $URL. Log:" >&2
       tail -n 20 "$DIR/alertmanager.log" >&2

@@ -71,7 +71,7 @@ public actor IncidentRouter {
         }
 
         let known = try await store.incidents(
-            states: nil, resolvedSince: now.addingTimeInterval(-Self.resolveReplay), limit: 10_000)
+            states: nil, resolvedSince: now.addingTimeInterval(-Self.resolveReplay), before: nil, limit: 10_000)
         var open: [String: IncidentRecord] = [:]
         for r in known where r.state == .open { open[r.key] = r }
         var proposals: [Decision] = []

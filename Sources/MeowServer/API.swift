@@ -117,6 +117,8 @@ public final class API: Sendable {
             Route(method: "GET", path: "/v1/actions/{id}", role: .viewer, query: [], handler: action),
             Route(method: "POST", path: "/v1/actions/{id}/approve", role: .approver, query: [], handler: approve),
             Route(method: "POST", path: "/v1/actions/{id}/reject", role: .approver, query: [], handler: reject),
+            Route(method: "GET", path: "/v1/incidents", role: .viewer, query: ["state"] + pageQuery, handler: incidents),
+            Route(method: "GET", path: "/v1/incidents/{id}", role: .viewer, query: [], handler: incident),
             Route(method: "GET", path: "/v1/events", role: .viewer, query: ["types", "last_event_id"], handler: events),
         ]
     }

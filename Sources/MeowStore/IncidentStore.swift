@@ -50,6 +50,36 @@ public struct IncidentRecord: Sendable, Equatable, Codable {
     }
 }
 
+extension IncidentRecord {
+    /// The incident as `meow incidents list --output json` and `GET /v1/incidents` show it.
+    public var summary: Value {
+        var o: [String: Value] = [
+            "id": .int(id), "name": .string("INC-\(id)"), "key": .string(key), "state": .string(state.rawValue),
+            "route": .string(route), "outputs": .array(outputs.map(Value.string)), "severity": .string(severity),
+            "rule": .string(rule), "subject": .string(subject), "title": .string(title),
+            "opened_at": .string(Timestamp.format(openedAt)), "updated_at": .string(Timestamp.format(updatedAt)),
+            "last_seen_at": .string(Timestamp.format(lastSeenAt)), "revision": .int(Int64(revision)),
+        ]
+        o["resolved_at"] = resolvedAt.map { .string(Timestamp.format($0)) } ?? .null
+        return .object(o)
+    }
+
+    /// With the incident as it was sent (`notice`) and each delivery (an action of the pipeline).
+    public func detail(deliveries: [ActionRecord]) -> Value {
+        var o = summary.objectValue ?? [:]
+        o["notice"] = notice
+        o["deliveries"] = .array(
+            deliveries.map {
+                .object([
+                    "action_id": .int($0.id), "action": .string($0.action), "output": .string($0.provider ?? ""),
+                    "state": .string($0.state.rawValue), "reason": $0.stateReason.map(Value.string) ?? .null,
+                    "result": $0.result ?? .null,
+                ])
+            })
+        return .object(o)
+    }
+}
+
 extension SQLiteStore {
     static func registerIncidents(_ m: inout DatabaseMigrator) {
         m.registerMigration("v2: incidents") { db in
@@ -102,10 +132,16 @@ extension SQLiteStore {
         }
     }
 
-    public func incidents(states: Set<IncidentRecord.State>?, resolvedSince: Date?, limit: Int) async throws -> [IncidentRecord] {
+    public func incidents(states: Set<IncidentRecord.State>?, resolvedSince: Date?, before: Int64?, limit: Int) async throws
+        -> [IncidentRecord]
+    {
         try await pool.read { db in
             var sql = "SELECT * FROM incidents WHERE 1"
             var args: [(any DatabaseValueConvertible)?] = []
+            if let before {
+                sql += " AND id < ?"
+                args.append(before)
+            }
             if let states {
                 sql += " AND state IN (\(states.map { _ in "?" }.joined(separator: ",")))"
                 args += states.map { $0.rawValue }
@@ -117,6 +153,23 @@ extension SQLiteStore {
             sql += " ORDER BY id DESC LIMIT ?"
             args.append(limit)
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(Self.incident)
+        }
+    }
+
+    public func countIncidents(states: Set<IncidentRecord.State>?) async throws -> Int {
+        try await pool.read { db in
+            guard let states else { return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM incidents") ?? 0 }
+            return try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM incidents WHERE state IN (\(states.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments(states.map(\.rawValue))) ?? 0
+        }
+    }
+
+    public func deliveries(ofIncident id: Int64) async throws -> [ActionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM actions WHERE key LIKE ? ORDER BY id", arguments: ["incident|INC-\(id)|%"]
+            ).map(Self.record)
         }
     }
 

@@ -304,7 +304,11 @@ public protocol MeowStore: Sendable {
     /// Incidents (docs/incidents.md): opens one for a key, or returns the open one with that key.
     func openIncident(_ draft: IncidentRecord) async throws -> (record: IncidentRecord, created: Bool)
     /// Newest first; `resolvedSince` keeps the open ones and those resolved since then.
-    func incidents(states: Set<IncidentRecord.State>?, resolvedSince: Date?, limit: Int) async throws -> [IncidentRecord]
+    func incidents(states: Set<IncidentRecord.State>?, resolvedSince: Date?, before: Int64?, limit: Int) async throws
+        -> [IncidentRecord]
+    func countIncidents(states: Set<IncidentRecord.State>?) async throws -> Int
+    /// The deliveries of an incident (its actions), oldest first.
+    func deliveries(ofIncident id: Int64) async throws -> [ActionRecord]
     func incident(_ id: Int64) async throws -> IncidentRecord?
     func updateIncident(_ id: Int64, update: @escaping @Sendable (inout IncidentRecord) -> Void) async throws -> IncidentRecord?
     /// The action with this idempotency key.

@@ -35,9 +35,9 @@ struct IncidentsList: AsyncParsableCommand {
             guard let s = IncidentRecord.State(rawValue: state) else { throw InputError("--state \(state): open or resolved") }
             states = [s]
         }
-        let list = try await where_.open().incidents(states: states, resolvedSince: nil, limit: limit)
+        let list = try await where_.open().incidents(states: states, resolvedSince: nil, before: nil, limit: limit)
         if where_.output == .json {
-            print(try Console.json(list.map(IncidentsShow.summary)))
+            print(Value.array(list.map(\.summary)).jsonString(pretty: true))
             return
         }
         if list.isEmpty {
@@ -61,18 +61,6 @@ struct IncidentsShow: AsyncParsableCommand {
     @OptionGroup var where_: StoreOptions
     @Argument(help: "The incident: 3 or INC-3.") var id: String
 
-    static func summary(_ r: IncidentRecord) -> Value {
-        var o: [String: Value] = [
-            "id": .int(r.id), "name": .string("INC-\(r.id)"), "key": .string(r.key), "state": .string(r.state.rawValue),
-            "route": .string(r.route), "outputs": .array(r.outputs.map(Value.string)), "severity": .string(r.severity),
-            "rule": .string(r.rule), "subject": .string(r.subject), "title": .string(r.title),
-            "opened_at": .string(Timestamp.format(r.openedAt)), "updated_at": .string(Timestamp.format(r.updatedAt)),
-            "last_seen_at": .string(Timestamp.format(r.lastSeenAt)), "revision": .int(Int64(r.revision)),
-        ]
-        o["resolved_at"] = r.resolvedAt.map { .string(Timestamp.format($0)) } ?? .null
-        return .object(o)
-    }
-
     func run() async throws {
         guard let n = Int64(id.hasPrefix("INC-") ? String(id.dropFirst(4)) : id) else {
             throw InputError("\(id): an incident number (3 or INC-3)")
@@ -82,22 +70,9 @@ struct IncidentsShow: AsyncParsableCommand {
             FileHandle.standardError.write(Data("no incident INC-\(n) in \(store.path)\n".utf8))
             throw ExitCode(1)
         }
-        // Its deliveries: the actions keyed incident|INC-n|...
-        let deliveries = try await store.actions(states: nil, subjects: [r.subject], before: nil, limit: 500)
-            .filter { $0.key.hasPrefix("incident|INC-\(n)|") }
-            .sorted { $0.id < $1.id }
+        let deliveries = try await store.deliveries(ofIncident: n)
         if where_.output == .json {
-            var o = Self.summary(r).objectValue ?? [:]
-            o["notice"] = r.notice
-            o["deliveries"] = .array(
-                deliveries.map {
-                    .object([
-                        "action_id": .int($0.id), "action": .string($0.action), "output": .string($0.provider ?? ""),
-                        "state": .string($0.state.rawValue), "reason": .string($0.stateReason ?? ""),
-                        "result": $0.result ?? .null,
-                    ])
-                })
-            print(Value.object(o).jsonString(pretty: true))
+            print(r.detail(deliveries: deliveries).jsonString(pretty: true))
             return
         }
         print(

@@ -134,7 +134,7 @@ actor Notifier: Provider {
         // Two workloads of one application, and one of a dev app the routes do not take.
         let problems = [Self.anomaly(Self.web), Self.anomaly(Self.worker), Self.anomaly(Self.batch)]
         try await pass(router, p, problems, at: t0)
-        var list = try await h.store.incidents(states: nil, resolvedSince: nil, limit: 10)
+        var list = try await h.store.incidents(states: nil, resolvedSince: nil, before: nil, limit: 10)
         #expect(list.count == 1)
         let inc = try #require(list.first)
         #expect(inc.key == "meow:workload-cpu-spike:application/argocd-prod/payments-api")
@@ -159,24 +159,24 @@ actor Notifier: Provider {
         sent = await pager.sent
         #expect(sent.count == 2 && sent.last?.event == "update" && sent.last?.severity == "critical")
         #expect(sent.last?.startedAt == Timestamp.format(t0))
-        list = try await h.store.incidents(states: nil, resolvedSince: nil, limit: 10)
+        list = try await h.store.incidents(states: nil, resolvedSince: nil, before: nil, limit: 10)
         #expect(list.first?.revision == 1 && list.first?.severity == "critical")
 
         // Gone, but not for resolve_after yet: still open.
         try await pass(router, p, [], at: t0.addingTimeInterval(40))
-        #expect(try await h.store.incidents(states: [.open], resolvedSince: nil, limit: 10).count == 1)
+        #expect(try await h.store.incidents(states: [.open], resolvedSince: nil, before: nil, limit: 10).count == 1)
         try await pass(router, p, [], at: t0.addingTimeInterval(75))
         sent = await pager.sent
         #expect(
             sent.count == 3 && sent.last?.event == "resolve"
                 && sent.last?.resolvedAt == Timestamp.format(t0.addingTimeInterval(75)))
-        #expect(try await h.store.incidents(states: [.resolved], resolvedSince: nil, limit: 10).count == 1)
+        #expect(try await h.store.incidents(states: [.resolved], resolvedSince: nil, before: nil, limit: 10).count == 1)
         try await pass(router, p, [], at: t0.addingTimeInterval(80))
         #expect(await pager.sent.count == 3, "the resolve is sent once")
 
         // It comes back: a new incident, a new number.
         try await pass(router, p, [Self.anomaly(Self.web)], at: t0.addingTimeInterval(100))
-        list = try await h.store.incidents(states: [.open], resolvedSince: nil, limit: 10)
+        list = try await h.store.incidents(states: [.open], resolvedSince: nil, before: nil, limit: 10)
         #expect(list.count == 1 && list.first?.id != inc.id)
         #expect(await pager.sent.count == 4)
 

@@ -65,8 +65,10 @@ struct IncidentCommandTests {
               - {name: alertmanager, plugin: incident, output: alertmanager, url: "\(am)", poll_interval: 2s}
               - {name: pagerduty, plugin: incident, output: pagerduty, url: "http://127.0.0.1:\(pdPort)", routing_key_env: MEOW_E2E_PD_KEY, poll_interval: 1h}
             """)
+        // `meow serve`: `meow run` plus the HTTP API, whose incident routes are checked at the end.
         let meow = try CLI.start(
-            ["run", "--config", dir.appendingPathComponent("meow.yaml").path], env: ["MEOW_E2E_PD_KEY": Self.routingKey])
+            ["serve", "--config", dir.appendingPathComponent("meow.yaml").path, "--listen", "127.0.0.1:0"],
+            env: ["MEOW_E2E_PD_KEY": Self.routingKey])
         defer { meow.terminate() }
 
         // The anomaly opens an incident, delivered to both.
@@ -102,6 +104,29 @@ struct IncidentCommandTests {
         #expect(
             resolved["alerts"]?[0]?["annotations"]?["description"]?.stringValue?.contains("What: cpu") == true,
             "the resolve re-sends the context")
+        // The same incident over HTTP, checked against the OpenAPI document.
+        var base: String?
+        _ = try await eventually(30) {
+            if let r = meow.stderr().range(of: #"listening on (\S+)"#, options: .regularExpression) {
+                base = String(meow.stderr()[r].dropFirst("listening on ".count))
+            }
+            return base != nil
+        }
+        let api = APIClient(base: try #require(base, "\(meow.stderr())"))
+        let listed = try await api.call(.GET, "/v1/incidents", path: "/v1/incidents?state=resolved")
+        #expect(listed.status == 200 && (listed.json?["total"]?.intValue ?? 0) >= 1)
+        let one = try await api.call(.GET, "/v1/incidents/{id}", path: "/v1/incidents/INC-1")
+        #expect(one.status == 200 && one.json?["state"] == "resolved")
+        let deliveries = one.json?["deliveries"]?.arrayValue ?? []
+        #expect(deliveries.count == 4, "open and resolve on two outputs: \(deliveries)")
+        #expect(deliveries.allSatisfy { $0["state"] == "succeeded" })
+        #expect(one.json?["notice"]?["summary"]?.stringValue?.hasPrefix("cpu") == true)
+        let recorded = dir.appendingPathComponent("responses.json")
+        try api.writeRecorded(to: recorded)
+        let check = try await Shell.runAsync(
+            "python3", ["scripts/openapi-check.py", "Sources/MeowServer/openapi.json", recorded.path], in: PackageRoot.url())
+        #expect(check.status == 0, "\(check.output)")
+
         meow.terminate()
         #expect(try await meow.wait(timeout: 30) == 0)
 

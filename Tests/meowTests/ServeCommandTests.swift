@@ -309,6 +309,17 @@ import Testing
         let badID = try await api.call(.GET, "/v1/actions/{id}", path: "/v1/actions/abc", token: viewer)
         #expect(badID.status == 400)
 
+        // incidents: none routed in this config (docs/incidents.md); the routes and their refusals
+        let incidents = try await api.call(
+            .GET, "/v1/incidents", path: "/v1/incidents?state=open,resolved&limit=5", token: viewer)
+        #expect(incidents.status == 200 && incidents.json?["total"] == 0 && incidents.json?["items"]?.arrayValue?.isEmpty == true)
+        let badState = try await api.call(.GET, "/v1/incidents", path: "/v1/incidents?state=closed", token: viewer)
+        #expect(badState.status == 400 && badState.json?["errors"]?[0]?["field"] == "state")
+        let noIncident = try await api.call(.GET, "/v1/incidents/{id}", path: "/v1/incidents/INC-7", token: viewer)
+        #expect(noIncident.status == 404 && noIncident.json?["detail"]?.stringValue?.contains("INC-7") == true)
+        let badIncident = try await api.call(.GET, "/v1/incidents/{id}", path: "/v1/incidents/seven", token: viewer)
+        #expect(badIncident.status == 400)
+
         // pause and resume: admin only
         let pauseByBob = try await api.json(.POST, "/v1/actions/pause", token: bob, ["reason": "freeze"])
         #expect(pauseByBob.status == 403)
