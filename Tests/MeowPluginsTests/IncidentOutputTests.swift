@@ -220,7 +220,8 @@ import Testing
         let port = try await receiver.start()
         defer { Task { await receiver.stop() } }
         let p = try Self.provider([
-            "output": "webhook", "url": .string("http://127.0.0.1:\(port)/meow/incidents"), "secret_env": "MEOW_TEST_HOOK_SECRET",
+            "output": "webhook", "url": .string("http://127.0.0.1:\(port)/meow/incidents?tenant=payments"),
+            "secret_env": "MEOW_TEST_HOOK_SECRET",
         ])
         defer { Task { await p.shutdown() } }
         await receiver.failNext(1, status: 503)
@@ -229,6 +230,8 @@ import Testing
         #expect(deliveries.count == 2)
         #expect(deliveries.map(\.status) == [503, 200])
         #expect(deliveries.allSatisfy { $0.path == "/meow/incidents" })
+        #expect(
+            deliveries.allSatisfy { d in d.query.contains { $0.0 == "tenant" && $0.1 == "payments" } }, "the URL's query is kept")
         let ids = Set(deliveries.compactMap { $0.header("webhook-id") })
         #expect(ids.count == 1, "a retry keeps webhook-id: \(ids)")
         for d in deliveries {

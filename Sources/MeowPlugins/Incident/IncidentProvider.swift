@@ -46,10 +46,9 @@ public final class IncidentProvider: Provider {
         }
         let base = "\(parsed.scheme ?? "https")://\(host)\(parsed.port.map { ":\($0)" } ?? "")"
         let fullPath = parsed.path.hasSuffix("/") ? String(parsed.path.dropLast()) : parsed.path
-        switch output {
-        case .slack, .webhook: path = fullPath
-        default: path = fullPath  // a prefix such as /alertmanager behind a proxy
-        }
+        // The webhook's whole path and query (Slack, webhook), or a prefix such as /alertmanager behind a proxy.
+        let query = parsed.query.map { "?\($0)" } ?? ""
+        path = output == .slack || output == .webhook ? fullPath + query : fullPath
         let caFile = context.string("ca_file")
         let insecure = context.bool("insecure") ?? false
         client = try ProviderHTTPClient(
