@@ -59,8 +59,6 @@ public actor ActionPipeline {
     /// Deliveries under way, one queue per incident output, and the steps of those that finished.
     var deliveryQueues: [String: Task<Void, Never>] = [:]
     var delivered: [ActionEvent] = []
-    /// Wall-clock start of the current pass (deliveries that wait in a queue start later than `now`).
-    var passStarted: Date?
 
     public init(
         store: any MeowStore, settings: ActionSettings, protectedEnvironments: Set<String> = [], targets: [ActionTarget],
@@ -98,7 +96,6 @@ public actor ActionPipeline {
     @discardableResult
     public func process(decisions: [Decision], snapshot: Snapshot, at now: Date = Date()) async -> [ActionEvent] {
         var events: [ActionEvent] = []
-        passStarted = Date()
         do {
             let index = SnapshotIndex(snapshot)
             if !recovered {
@@ -131,8 +128,11 @@ public actor ActionPipeline {
     func executeApproved(_ index: SnapshotIndex, revision: Int, now: Date) async throws -> [ActionEvent] {
         let approved = Array(try await store.actions(states: [.approved], limit: 500).reversed())
         let deliveries = Dictionary(grouping: approved.filter(isNotification), by: { $0.provider ?? "" })
+        let queued = Date()
         for (output, queue) in deliveries.sorted(by: { $0.key < $1.key }) where deliveryQueues[output] == nil {
-            deliveryQueues[output] = Task { await self.deliver(output, queue, index, revision: revision, now: now) }
+            deliveryQueues[output] = Task {
+                await self.deliver(output, queue, index, revision: revision, now: now, queued: queued)
+            }
         }
         guard try await pauseReason() == nil else { return [] }
         var events: [ActionEvent] = []
@@ -142,12 +142,14 @@ public actor ActionPipeline {
         return events
     }
 
-    /// One output's queue of deliveries.
-    func deliver(_ output: String, _ queue: [ActionRecord], _ index: SnapshotIndex, revision: Int, now: Date) async {
+    /// One output's queue of deliveries, queued at wall-clock `queued` in the pass of (possibly simulated)
+    /// time `now`: a delivery that waited for the ones before it starts that much later than `now`.
+    func deliver(
+        _ output: String, _ queue: [ActionRecord], _ index: SnapshotIndex, revision: Int, now: Date, queued: Date
+    ) async {
         for r in queue {
             do {
-                // `now` is the pass's time; a delivery that waited for the one before it starts later.
-                let started = now.addingTimeInterval(max(0, Date().timeIntervalSince(passStarted ?? Date())))
+                let started = now.addingTimeInterval(max(0, Date().timeIntervalSince(queued)))
                 delivered += try await execute(r, index, revision: revision, now: started)
             } catch is CancellationError {
                 break

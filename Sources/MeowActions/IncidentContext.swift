@@ -196,7 +196,3 @@ struct IncidentContext {
         }
     }
 }
-
-extension String {
-    func capped(_ n: Int) -> String { count <= n ? self : String(prefix(n - 1)) + "…" }
-}

@@ -172,14 +172,7 @@ public enum HTTPServer {
             })
     }
 
-    static func fnv1a(_ s: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
-        }
-        return String(h, radix: 36)
-    }
+    static func fnv1a(_ s: String) -> String { String(FNV1a.hash(s), radix: 36) }
 }
 
 /// Turns every error into problem+json: a `Problem` as it is, Hummingbird's own (404 for an unknown

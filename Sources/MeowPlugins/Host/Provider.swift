@@ -94,13 +94,7 @@ extension ActionRequest {
     /// providers that can name what they create (an Airflow run id): the same action, the same name.
     public var keyName: String? {
         guard let key else { return nil }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return "meow__" + String(repeating: "0", count: 16 - hex.count) + hex
+        return "meow__" + FNV1a.hex(key)
     }
 }
 

@@ -167,8 +167,3 @@ public struct IncidentNotice: Codable, Sendable, Equatable {
         }
     }
 }
-
-extension String {
-    /// At most `n` characters, with an ellipsis when cut (the targets' field limits).
-    func capped(_ n: Int) -> String { count <= n ? self : String(prefix(n - 1)) + "…" }
-}

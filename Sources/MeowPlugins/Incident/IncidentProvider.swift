@@ -134,7 +134,7 @@ public final class IncidentProvider: Provider {
         case .webhook:
             let body = json(IncidentShapes.webhook(n, now: Date()))
             // Standard Webhooks: the same id for the retries of one message (receivers dedupe on it).
-            let id = "msg_" + (key ?? IncidentShapes.fnv("\(n.key)|\(n.event)|\(n.number)|\(n.severity)"))
+            let id = "msg_" + (key ?? FNV1a.hex("\(n.key)|\(n.event)|\(n.number)|\(n.severity)"))
             let timestamp = String(Int(Date().timeIntervalSince1970))
             var headers = [("webhook-id", id), ("webhook-timestamp", timestamp)]
             if let secret = try context.secret(env: "secret_env", file: "secret_file", what: "webhook secret") {

@@ -18,17 +18,7 @@ public enum IncidentShapes {
     /// A dedup key within PagerDuty's 255 characters (Opsgenie's alias allows 512).
     public static func dedupKey(_ key: String, max: Int = 255) -> String {
         guard key.utf8.count > max else { return key }
-        return String(key.prefix(max - 17)) + "#" + fnv(key)
-    }
-
-    static func fnv(_ s: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in s.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return String(key.prefix(max - 17)) + "#" + FNV1a.hex(key)
     }
 
     /// A trigger (open, update) or a resolve event.
