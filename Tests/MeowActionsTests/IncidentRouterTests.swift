@@ -222,8 +222,13 @@ actor Notifier: Provider {
         let p = pipeline()
         await pager.hold(true)
         let running = Task { try await pass(router, p, [Self.anomaly(Self.web, severity: .critical)], at: h.now) }
-        // Chat gets its message while the pager's delivery is still hanging.
-        #expect(try await eventually(30) { await chat.sent.count == 1 })
+        // Chat gets its message while the pager's delivery has started and is still hanging (each queue
+        // starts in a task of its own: under load either may start first, so wait for both).
+        #expect(
+            try await eventually(30) {
+                let (chatSent, pagerTried) = (await chat.sent.count, await pager.actions.count)
+                return chatSent == 1 && pagerTried == 1
+            })
         let (sentSoFar, tried) = (await pager.sent.count, await pager.actions.count)
         #expect(sentSoFar == 0 && tried == 1)
         await pager.hold(false)
