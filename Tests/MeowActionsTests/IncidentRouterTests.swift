@@ -223,9 +223,10 @@ actor Notifier: Provider {
         await pager.hold(true)
         let running = Task { try await pass(router, p, [Self.anomaly(Self.web, severity: .critical)], at: h.now) }
         // Chat gets its message while the pager's delivery has started and is still hanging (each queue
-        // starts in a task of its own: under load either may start first, so wait for both).
+        // starts in a task of its own: under load either may start first, so wait for both; bounded at
+        // 120 s like the other waits, since a loaded CI machine has stalled trivial tests for 30 s).
         #expect(
-            try await eventually(30) {
+            try await eventually(120) {
                 let (chatSent, pagerTried) = (await chat.sent.count, await pager.actions.count)
                 return chatSent == 1 && pagerTried == 1
             })
